@@ -1,0 +1,121 @@
+"""The ``codecfake`` command: one entry point, one module per subcommand.
+
+Each subcommand lives beside the code it drives and exposes ``add_arguments(parser)`` and
+``run(args) -> int``. This file only wires them together, so adding a command is one line in
+:data:`COMMANDS`. Subcommand modules import heavy stacks (torch, transformers) inside ``run``,
+which keeps ``codecfake --help`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
+}
+"""name -> (module providing add_arguments/run, one-line help)."""
+
+EPILOG = """\
+typical flow:
+  codecfake info                                  what the benchmark contains
+  codecfake prepare Codecfake/ codecfake/         official release -> loadable dataset folder
+  python -c 'import datasets; print(datasets.load_dataset("codecfake", "en_C3"))'
+
+run `codecfake COMMAND --help` for each command's options."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print the same facts as JSON instead of tables"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """``codecfake info``: the definition as tables, straight from :mod:`codecfake`."""
+    import json
+
+    import codecfake
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "conditions": [c.to_dict() for c in codecfake.CONDITIONS.values()],
+                    "configs": {
+                        name: {"conditions": list(cfg.conditions), "sizes": cfg.expected_sizes()}
+                        for name, cfg in codecfake.CONFIGS.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print("Conditions")
+    header = f"  {'name':<6} {'codec':<16} {'rate':>7} {'kbps':>5} {'q':>3}  {'prefix':<7} splits"
+    print(header)
+    for c in codecfake.CONDITIONS.values():
+        rate = f"{c.sample_rate / 1000:g}k" if c.sample_rate else "-"
+        kbps = f"{c.bitrate_kbps:g}" if c.bitrate_kbps else "-"
+        q = str(c.quantizers or "-")
+        prefix = c.prefix or "(none)"
+        print(
+            f"  {c.name:<6} {c.codec:<16} {rate:>7} {kbps:>5} {q:>3}  {prefix:<7} {','.join(c.splits)}"
+        )
+    print("\nConfigurations (rows on the complete release)")
+    print(f"  {'config':<9} {'train':>9} {'validation':>11} {'test':>9} {'total':>10}")
+    for name, cfg in codecfake.CONFIGS.items():
+        sizes = cfg.expected_sizes()
+        cells = [f"{sizes[s]:,}" if s in sizes else "-" for s in codecfake.SPLITS]
+        default = "  (default)" if name == codecfake.DEFAULT_CONFIG else ""
+        print(
+            f"  {name:<9} {cells[0]:>9} {cells[1]:>11} {cells[2]:>9} {sum(sizes.values()):>10,}{default}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import codecfake
+
+    parser = argparse.ArgumentParser(
+        prog="codecfake",
+        description="The Codecfake audio-deepfake benchmark: prepare, rebuild, publish and evaluate.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"codecfake {codecfake.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip().split("\n\n")[0]
+            if module_name != __name__
+            else help_text,
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from codecfake import CodecfakeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except CodecfakeError as error:
+        print(f"codecfake {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
