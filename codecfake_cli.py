@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
+    "publish": ("builder.publish", "validate a dataset folder and upload it to a Hub dataset repo"),
 }
 """name -> (module providing add_arguments/run, one-line help)."""
 
