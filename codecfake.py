@@ -292,6 +292,10 @@ class ReleaseError(CodecfakeError, ValueError):
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its parts, so the error survives the trip back from a worker process.
+        return (type(self), (self.path, self.reason, self.line))
+
 
 @dataclass(frozen=True)
 class LabelRow:

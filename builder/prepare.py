@@ -1,0 +1,444 @@
+"""Turn an extracted Codecfake release into a dataset folder that ``load_dataset`` reads.
+
+The folder holds Parquet shards with the release's own audio bytes (every clip stored once: the
+real test clips all conditions share are one part), a dataset card whose YAML lists every
+configuration, and ``conditions.json``, which lets ``--add`` grow the folder later by new
+conditions (C8, ...) without touching a byte of the shards already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import codecfake
+from builder.card import write_card
+from builder.folder import (
+    MANIFEST,
+    FolderConfig,
+    FolderManifest,
+    Provenance,
+    folder_configs,
+    is_dataset_folder,
+    write_text_atomic,
+)
+from builder.release_plan import (
+    ReleasePlan,
+    check_complete_sizes,
+    fingerprint,
+    plan_release,
+    summarise,
+)
+from builder.shards import shard_files, shard_tasks, write_shard
+from codecfake import CodecfakeError
+
+EPILOG = """\
+examples:
+  # the official release, extracted (zip -s 0 train_split.zip --out train.zip; unzip train.zip; ...)
+  codecfake prepare Codecfake/ codecfake/ --num-proc 4
+  python -c 'import datasets; print(datasets.load_dataset("codecfake", "en_C3"))'
+
+  # only some archives extracted (e.g. label/ + test/C1..C7): you get exactly the configs they make
+  codecfake prepare Codecfake-test/ codecfake-test/
+
+  # grow a prepared folder by conditions from a rebuilt release (e.g. C8 from `codecfake synthesize`)
+  codecfake prepare rebuilt/ codecfake/ --add --made-by "Jane Doe, ACME lab" --checkpoint C8=kyutai/mimi
+
+An interrupted run (Ctrl-C, a killed job) resumes when rerun: finished shards are kept.
+A run that fails on bad input leaves nothing behind."""
+
+SOURCE_LICENCES = "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
+PROVENANCE_GLOBS = ("provenance*", "label/provenance*", "provenance/*")
+"""Where a rebuilt release keeps the builder's provenance manifest; it is copied into the folder."""
+
+
+@dataclass
+class PrepareReport:
+    """What a run stored and what it noticed, for the caller to show."""
+
+    folder: Path
+    configs: list[FolderConfig]
+    clips: int
+    bytes: int
+    seconds: float
+    extra_files: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped_conditions: list[str] = field(default_factory=list)
+
+    def lines(self) -> Iterator[str]:
+        rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
+        yield (
+            f"stored {self.clips:,} clips ({self.bytes / 1e6:,.1f} MB) in {self.seconds:.1f} s "
+            f"({rate:,.1f} MB/s) -> {self.folder}"
+        )
+        if self.extra_files:
+            yield (
+                f"warning: {len(self.extra_files)} audio files on disk are named by no label file "
+                f"and were not taken: {summarise(self.extra_files)}"
+            )
+        if self.missing:
+            yield (
+                f"warning: {len(self.missing)} label rows name missing files and were left out: "
+                f"{summarise(self.missing)}"
+            )
+        if self.skipped_conditions:
+            yield f"already in the dataset, not added again: {', '.join(self.skipped_conditions)}"
+        yield f"{len(self.configs)} configurations:"
+        for c in self.configs:
+            sizes = ", ".join(f"{s} {n:,}" for s, n in c.sizes.items())
+            yield f"  {c.name:<10} {sizes}"
+
+
+def prepare(
+    release_dir: os.PathLike[str] | str,
+    out_dir: os.PathLike[str] | str,
+    *,
+    num_proc: int = 1,
+    max_shard_bytes: int = 500_000_000,
+    allow_missing: bool = False,
+    size_check: bool = True,
+    into_aggregates: bool = False,
+    progress: bool = True,
+) -> PrepareReport:
+    """Write the dataset folder ``out_dir`` from the extracted release ``release_dir``.
+
+    Everything is written into a hidden folder beside ``out_dir`` and renamed into place at the
+    end, so ``out_dir`` is either absent, the previous dataset, or the complete new one.
+    """
+    started = time.perf_counter()
+    release, out = Path(release_dir), Path(out_dir).absolute()
+    release_id = fingerprint(release) if (release / "label").is_dir() else ""
+    _check_out_dir(out, release_id)
+    plan = plan_release(release, allow_missing=allow_missing)
+    if size_check:
+        check_complete_sizes(plan)
+    staging = out.parent / f".{out.name}.partial"
+    with _cleanup_on_error(staging, release_id):
+        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest = FolderManifest(releases=[release_id])
+        _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
+        write_text_atomic(staging / MANIFEST, manifest.to_json())
+        write_card(staging, manifest)
+        (staging / _STAGING_MARK).unlink()
+        _swap_into_place(staging, out)
+    return PrepareReport(
+        out,
+        folder_configs(out, manifest),
+        plan.clip_count,
+        plan.total_bytes,
+        time.perf_counter() - started,
+        plan.extra_files,
+        plan.missing,
+    )
+
+
+def add_conditions(
+    release_dir: os.PathLike[str] | str,
+    dataset_dir: os.PathLike[str] | str,
+    *,
+    into_aggregates: bool = False,
+    made_by: str = "",
+    checkpoints: dict[str, str] | None = None,
+    num_proc: int = 1,
+    max_shard_bytes: int = 500_000_000,
+    allow_missing: bool = False,
+    progress: bool = True,
+) -> PrepareReport:
+    """Merge the conditions of ``release_dir`` that ``dataset_dir`` lacks into it.
+
+    Shards already in the folder are never rewritten; only new shard folders, provenance files,
+    ``conditions.json`` and README.md change, so a later ``publish`` uploads just those.
+    """
+    started = time.perf_counter()
+    release, folder = Path(release_dir), Path(dataset_dir).absolute()
+    manifest = FolderManifest.read(folder)
+    stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
+    plan = plan_release(
+        release, skip_groups=stored - {codecfake.REAL_CONDITION}, allow_missing=allow_missing
+    )
+    _drop_stored_reals(plan, folder)
+    new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
+    if not new_groups:
+        raise CodecfakeError(
+            f"{release}: adds no condition that {folder} lacks (it already has "
+            f"{', '.join(sorted(stored - {codecfake.REAL_CONDITION}))})"
+        )
+    unknown = sorted(set(checkpoints or {}) - set(new_groups))
+    if unknown:
+        raise CodecfakeError(
+            f"--checkpoint names {', '.join(unknown)}, which this run does not add"
+        )
+    release_id = fingerprint(release)
+    staging = folder.parent / f".{folder.name}.add-partial"
+    with _cleanup_on_error(staging, release_id):
+        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest.releases.append(release_id)
+        _record_conditions(
+            manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
+        )
+        for group in sorted((staging / "data").iterdir()):
+            os.rename(group, folder / "data" / group.name)
+        if (staging / "provenance").is_dir():
+            (folder / "provenance").mkdir(exist_ok=True)
+            os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
+        write_text_atomic(folder / MANIFEST, manifest.to_json())
+        write_card(folder, manifest)
+        shutil.rmtree(staging)
+    return PrepareReport(
+        folder,
+        folder_configs(folder, manifest),
+        plan.clip_count,
+        plan.total_bytes,
+        time.perf_counter() - started,
+        plan.extra_files,
+        plan.missing,
+        sorted(plan.skipped_groups),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
+
+_STAGING_MARK = ".release"
+"""In a staging folder: the fingerprint of the release it holds shards of (resume only those)."""
+
+
+def _check_out_dir(out: Path, release_id: str) -> None:
+    """Refuse an OUT_DIR that holds anything but nothing, or this release's own dataset."""
+    if out.is_file():
+        raise CodecfakeError(f"{out}: is a file; OUT_DIR must be a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not is_dataset_folder(out):
+        entries = sorted(p.name for p in out.iterdir())
+        raise CodecfakeError(
+            f"{out}: already holds other files ({summarise(entries)}); choose a new or empty folder"
+        )
+    if FolderManifest.read(out).releases[:1] != [release_id]:
+        raise CodecfakeError(
+            f"{out}: already holds a dataset prepared from a different release; choose another "
+            "OUT_DIR, or merge new conditions into it with --add"
+        )
+
+
+@contextmanager
+def _cleanup_on_error(staging: Path, release_id: str) -> Iterator[None]:
+    """Resume an interrupted run's staging folder; remove it when the run fails on bad input."""
+    mark = staging / _STAGING_MARK
+    if staging.exists() and (not mark.is_file() or mark.read_text() != release_id):
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    mark.write_text(release_id)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise  # keep finished shards: the rerun resumes from them
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_shards(
+    plan: ReleasePlan, staging: Path, num_proc: int, max_shard_bytes: int, progress: bool
+) -> None:
+    """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB."""
+    from tqdm.auto import tqdm
+
+    tasks = shard_tasks(plan, max_shard_bytes)
+    sizes = {task.name: sum(c.size for c in task.clips) for task in tasks}
+    with tqdm(
+        total=plan.total_bytes, unit="B", unit_scale=True, desc="prepare", disable=not progress
+    ) as bar:
+        if num_proc <= 1:
+            for task in tasks:
+                write_shard(task, staging)
+                bar.update(sizes[task.name])
+            return
+        with ProcessPoolExecutor(max_workers=num_proc) as pool:
+            futures = {pool.submit(write_shard, task, staging): task for task in tasks}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    if future.exception() is not None:
+                        pool.shutdown(cancel_futures=True)
+                        raise future.exception()  # type: ignore[misc]
+                    bar.update(sizes[futures[future].name])
+
+
+def _drop_stored_reals(plan: ReleasePlan, folder: Path) -> None:
+    """``--add`` keeps the reals the folder has; the release's reals must be among them.
+
+    A new condition pairs with the stored reals by utterance, so a real clip the folder lacks
+    would leave its fakes unpaired. Reals of a part the folder has no shards of are added.
+    """
+    for part in [p for p in plan.parts if p.group == codecfake.REAL_CONDITION]:
+        shards = sorted(folder.glob(part.pattern))
+        if not shards:
+            continue
+        stored = {name for shard in shards for name in shard_files(shard)}
+        unknown = [
+            plan.index.where(c) + f" {c.file}" for c in plan.parts[part] if c.file not in stored
+        ]
+        if unknown:
+            raise CodecfakeError(
+                f"{len(unknown)} real clips of the release are not in {folder / part.pattern}: "
+                f"{summarise(unknown)}; --add only adds conditions over the stored real clips"
+            )
+        del plan.parts[part]
+
+
+def _record_conditions(
+    manifest: FolderManifest,
+    plan: ReleasePlan,
+    staging: Path,
+    release_id: str,
+    into_aggregates: bool,
+    made_by: str,
+    checkpoints: dict[str, str],
+) -> None:
+    """Add the plan's conditions to the manifest: specs, aggregate membership, provenance."""
+    manifests = _copy_provenance(plan.release_dir, staging / "provenance" / release_id)
+    relative = [f"provenance/{release_id}/{m}" for m in manifests]
+    for name in sorted(plan.groups - {codecfake.REAL_CONDITION}):
+        spec = plan.conditions[name]
+        if name not in codecfake.CONDITIONS:
+            manifest.user_conditions.append(spec)
+        # Rebuilt releases carry the builder's provenance manifest; the official one does not.
+        official = name in codecfake.CONDITIONS and not manifests
+        manifest.provenance[name] = Provenance(
+            source="official Codecfake release" if official else "rebuilt by codecfake synthesize",
+            licence="CC BY-NC-ND 4.0" if official else SOURCE_LICENCES,
+            release=release_id,
+            made_by=made_by,
+            checkpoint=checkpoints.get(name, ""),
+            manifests=relative,
+        )
+    pooled = [c for c in codecfake.CODEC_CONDITIONS if c not in manifest.aggregates]
+    if into_aggregates:
+        pooled += [
+            name
+            for name in sorted(plan.groups)
+            if name not in codecfake.CONDITIONS and plan.conditions[name].kind == "codec"
+        ]
+    manifest.aggregates.extend(pooled)
+
+
+def _copy_provenance(release: Path, target: Path) -> list[str]:
+    found = sorted({p for g in PROVENANCE_GLOBS for p in release.glob(g) if p.is_file()})
+    if found:
+        target.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.copy2(path, target / path.name)
+    return [p.name for p in found]
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out, old)
+        os.rename(staging, out)
+        shutil.rmtree(old)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, out)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """``500MB`` -> 500_000_000 (decimal units, as ``datasets`` counts shard sizes)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a size like 500MB or 2GB, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").upper()])
+
+
+def _checkpoint(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected COND=CHECKPOINT, got {text!r}")
+    return name, value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("release_dir", metavar="RELEASE_DIR", help="the extracted release")
+    parser.add_argument(
+        "out_dir", metavar="OUT_DIR", help="the dataset folder to write (or, with --add, to grow)"
+    )
+    parser.add_argument("--num-proc", type=int, default=1, help="processes writing shards")
+    parser.add_argument(
+        "--max-shard-size",
+        type=parse_size,
+        default="500MB",
+        help="audio bytes per Parquet shard (default: 500MB)",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="leave out label rows whose file is missing (e.g. A3's real clips), with a warning",
+    )
+    parser.add_argument(
+        "--no-size-check",
+        action="store_true",
+        help="do not compare a complete release's sizes with dataset_infos.json (rebuilt releases)",
+    )
+    parser.add_argument(
+        "--add", action="store_true", help="merge the release's new conditions into OUT_DIR"
+    )
+    parser.add_argument(
+        "--into-aggregates",
+        action="store_true",
+        help="also pool new codec conditions (C8, ...) into en/zh/all: this changes the benchmark",
+    )
+    parser.add_argument("--made-by", default="", help="who made the new conditions (for the card)")
+    parser.add_argument(
+        "--checkpoint",
+        type=_checkpoint,
+        action="append",
+        default=[],
+        metavar="COND=ID",
+        help="the codec checkpoint a new condition was made with (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    common = {
+        "num_proc": args.num_proc,
+        "max_shard_bytes": args.max_shard_size,
+        "allow_missing": args.allow_missing,
+        "into_aggregates": args.into_aggregates,
+    }
+    if args.add:
+        report = add_conditions(
+            args.release_dir,
+            args.out_dir,
+            made_by=args.made_by,
+            checkpoints=dict(args.checkpoint),
+            **common,
+        )
+    else:
+        if args.made_by or args.checkpoint:
+            raise CodecfakeError("--made-by and --checkpoint describe conditions added with --add")
+        report = prepare(
+            args.release_dir, args.out_dir, size_check=not args.no_size_check, **common
+        )
+    for line in report.lines():
+        print(line)
+    return 0
