@@ -19,6 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -32,6 +33,13 @@ _REPO_API = re.compile(
 def git_blob_id(content: bytes) -> str:
     """The git object id of a blob: what the Hub reports as a regular file's ``oid``."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """A local folder in the shape of :meth:`HubServer.files`, to compare the two directly."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @dataclass
