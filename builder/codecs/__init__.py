@@ -1,0 +1,77 @@
+"""Codec registry and backends: which codec each condition runs, and how it is loaded.
+
+The pipeline needs only this package's top level::
+
+    spec = get_spec("C4")                             # what C4 is
+    codec = load_codec("C4", weights="random")        # or checkpoint="facebook/encodec_24khz"
+    fakes = codec.resynthesize([wave_24k, ...])       # same lengths, float32
+    codec.provenance                                  # checkpoint, weights hash, versions
+
+Backends: EnCodec, DAC and Mimi through transformers; SpeechTokenizer through its package;
+Opus and MP3 through libsndfile; an identity codec; and plugins (entry-point group
+``codecfake.codecs``) for SoundStream, FunCodec, AudioDec, AcademiCodec or anything else.
+"""
+
+from builder.codecs.base import Codec, CodecSpec
+from builder.codecs.errors import (
+    CheckpointLoadError,
+    CheckpointMismatchError,
+    CodecError,
+    CodecSpecError,
+    MissingPackageError,
+    MissingPluginError,
+    UnknownConditionError,
+)
+from builder.codecs.loading import (
+    WEIGHTS,
+    check_loadable,
+    load_codec,
+    parse_checkpoint_overrides,
+)
+from builder.codecs.plugins import ENTRY_POINT_GROUP, installed_plugins
+from builder.codecs.registry import (
+    FAMILIES,
+    IDENTITY_CONDITION,
+    PAPER_SPECS,
+    condition_names,
+    define_condition,
+    describe,
+    get_spec,
+    is_paper_condition,
+    lossy_condition,
+    parse_codec_definition,
+    register_condition,
+    release_condition,
+    unregister_condition,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FAMILIES",
+    "IDENTITY_CONDITION",
+    "PAPER_SPECS",
+    "WEIGHTS",
+    "CheckpointLoadError",
+    "CheckpointMismatchError",
+    "Codec",
+    "CodecError",
+    "CodecSpec",
+    "CodecSpecError",
+    "MissingPackageError",
+    "MissingPluginError",
+    "UnknownConditionError",
+    "check_loadable",
+    "condition_names",
+    "define_condition",
+    "describe",
+    "get_spec",
+    "installed_plugins",
+    "is_paper_condition",
+    "load_codec",
+    "lossy_condition",
+    "parse_checkpoint_overrides",
+    "parse_codec_definition",
+    "register_condition",
+    "release_condition",
+    "unregister_condition",
+]

@@ -1,0 +1,56 @@
+"""What a codec's provenance records about its weights and software.
+
+The weights hash is over tensor *content* in name order, not over a checkpoint file: the same
+weights saved as ``.bin`` or ``.safetensors``, or built from a seed, hash the same, and any
+changed weight changes it. That is what makes "these fakes came from these weights" checkable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import metadata
+from typing import Any
+
+import codecfake
+
+
+def state_dict_sha256(state_dict: dict[str, Any]) -> str:
+    """sha256 over (name, dtype, shape, bytes) of every tensor, in sorted name order."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def package_versions(*names: str) -> dict[str, str]:
+    """Installed versions of ``names`` plus codecfake's own (absent packages are left out)."""
+    versions = {"codecfake": codecfake.__version__}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def provenance(
+    spec: Any, *, weights: str, weights_sha256: str | None, seed: int | None, **extra: Any
+) -> dict[str, Any]:
+    """The provenance record every backend returns; ``extra`` adds backend-specific fields."""
+    return {
+        "condition": spec.condition,
+        "family": spec.family,
+        "checkpoint": spec.checkpoint if weights == "pretrained" else None,
+        "weights": weights,
+        "weights_sha256": weights_sha256,
+        "seed": seed if weights == "random" else None,
+        "sample_rate": spec.sample_rate,
+        "bitrate_kbps": spec.bitrate_kbps,
+        "quantizers": spec.quantizers,
+        "options": dict(spec.options),
+        **extra,
+    }

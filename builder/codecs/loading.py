@@ -1,0 +1,91 @@
+"""From a condition name to a loaded codec: the one entry point the pipeline calls.
+
+Built-in families map to their backend module; every other family is looked up as a plugin.
+Weights are either ``pretrained`` (a checkpoint: the user's override, else the spec's default
+Hub id) or ``random`` (the family's real architecture with seeded random weights, for offline
+tests and smoke runs; the provenance says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import import_module
+
+from builder.codecs.base import Codec
+from builder.codecs.errors import CodecSpecError
+from builder.codecs.plugins import checked, find_factory
+from builder.codecs.registry import get_spec, with_checkpoint
+
+WEIGHTS = ("pretrained", "random")
+
+_BACKENDS = {
+    "identity": "builder.codecs.identity",
+    "encodec": "builder.codecs.transformers_codecs",
+    "dac": "builder.codecs.transformers_codecs",
+    "mimi": "builder.codecs.transformers_codecs",
+    "speechtokenizer": "builder.codecs.speechtokenizer_codec",
+    "opus": "builder.codecs.lossy",
+    "mp3": "builder.codecs.lossy",
+}
+"""Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`)."""
+
+
+def load_codec(
+    condition: str,
+    *,
+    checkpoint: str | None = None,
+    weights: str = "pretrained",
+    device: str = "cpu",
+    seed: int = 0,
+    size: str = "small",
+) -> Codec:
+    """Build the codec of ``condition`` ready to :meth:`~builder.codecs.base.Codec.resynthesize`.
+
+    ``checkpoint`` overrides the spec's default (a local path or a Hub id) and only applies to
+    pretrained weights. ``size`` picks the random-weights architecture width: ``small`` keeps the
+    real codec's rate, hop and codebooks with fewer channels; ``full`` is the real checkpoint's
+    size (for timing).
+    """
+    if weights not in WEIGHTS:
+        raise CodecSpecError(f"weights are {' or '.join(WEIGHTS)}, not {weights!r}")
+    spec = get_spec(condition)
+    if weights == "pretrained":
+        spec = with_checkpoint(spec, checkpoint)
+        resolved = spec.checkpoint
+    else:
+        resolved = None
+    backend = _BACKENDS.get(spec.family)
+    if backend is not None:
+        return import_module(backend).build(spec, resolved, weights, device, seed, size)
+    factory, origin = find_factory(spec)
+    return checked(factory(spec, resolved, weights, device, seed), spec, origin)
+
+
+def parse_checkpoint_overrides(values: Iterable[str]) -> dict[str, str]:
+    """``["C4=PATH_OR_HUB_ID", ...]`` (the repeated ``--checkpoint`` option) as a dict."""
+    overrides: dict[str, str] = {}
+    for value in values:
+        condition, sep, checkpoint = value.partition("=")
+        condition, checkpoint = condition.strip(), checkpoint.strip()
+        if not sep or not condition or not checkpoint:
+            raise CodecSpecError(
+                f"--checkpoint {value!r}: expected CONDITION=PATH_OR_HUB_ID, "
+                "e.g. C4=facebook/encodec_24khz"
+            )
+        get_spec(condition)  # an unknown condition fails here, before any work
+        if condition in overrides and overrides[condition] != checkpoint:
+            raise CodecSpecError(
+                f"--checkpoint gives {condition} twice: {overrides[condition]!r} and {checkpoint!r}"
+            )
+        overrides[condition] = checkpoint
+    return overrides
+
+
+def check_loadable(conditions: Iterable[str]) -> None:
+    """Fail before a long run when a condition's plugin is missing (no model is built)."""
+    for condition in conditions:
+        spec = get_spec(condition)
+        if spec.family not in _BACKENDS:
+            find_factory(spec)
+        elif spec.family == "speechtokenizer":
+            import_module(_BACKENDS[spec.family]).require_package()

@@ -1,0 +1,92 @@
+"""The batch plumbing every neural codec shares: pad to the hop, run the model, trim back.
+
+A codec's encoder works on whole frames of ``hop`` samples, so a clip is zero-padded to a hop
+multiple and the output cut back to the input length. A batch is padded to its longest clip and
+each output trimmed to its own length. Causal codecs (EnCodec 24 kHz, Mimi) give each clip the
+same samples batched or alone; non-causal ones (DAC, SpeechTokenizer) let the zero padding reach
+into a clip's last frames, so keep batches deterministic (the pipeline batches by sorted length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from builder.codecs.base import CodecSpec
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` means the GPU when torch sees one; anything else is passed to torch as is."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pad_batch(waveforms: Sequence[np.ndarray], hop: int) -> tuple[np.ndarray, list[int]]:
+    """Stack mono clips into one zero-padded float32 array whose width is a multiple of ``hop``."""
+    lengths = []
+    for index, wave in enumerate(waveforms):
+        if np.ndim(wave) != 1:
+            raise ValueError(
+                f"clip {index}: expected a mono 1-D waveform, got shape {np.shape(wave)}"
+            )
+        lengths.append(len(wave))
+    width = max(hop, -(-max(lengths) // hop) * hop)
+    batch = np.zeros((len(waveforms), width), dtype=np.float32)
+    for row, wave in zip(batch, waveforms, strict=True):
+        row[: len(wave)] = wave
+    return batch, lengths
+
+
+@dataclass
+class NeuralCodec:
+    """A torch codec model behind the :class:`~builder.codecs.base.Codec` contract.
+
+    ``forward`` takes the model and a ``(batch, 1, samples)`` tensor and returns the decoded
+    audio as ``(batch, samples')`` with ``samples' >= samples``. Plugins can reuse this class:
+    only ``forward`` and ``hop`` are family-specific.
+    """
+
+    spec: CodecSpec
+    model: Any
+    hop: int
+    forward: Callable[[Any, Any], Any]
+    device: str = "cpu"
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.spec.sample_rate
+
+    def resynthesize(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not waveforms:
+            return []
+        import torch
+
+        batch, lengths = pad_batch(waveforms, self.hop)
+        with torch.inference_mode():
+            inputs = torch.from_numpy(batch).to(self.device).unsqueeze(1)
+            decoded = self.forward(self.model, inputs).float().cpu().numpy()
+        if decoded.shape[-1] < batch.shape[-1]:
+            raise RuntimeError(
+                f"{self.spec.condition}: the {self.spec.family} decoder returned "
+                f"{decoded.shape[-1]} samples for {batch.shape[-1]}; its hop is not {self.hop}"
+            )
+        return [
+            np.ascontiguousarray(row[:n], dtype=np.float32)
+            for row, n in zip(decoded, lengths, strict=True)
+        ]
+
+
+def build_seeded(build: Callable[[], Any], seed: int) -> Any:
+    """Run ``build`` (a model constructor) under ``seed`` without touching the global RNG."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()

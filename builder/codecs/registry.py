@@ -1,0 +1,275 @@
+"""Which codec each condition runs: the paper's C1..C7 and C3-1..C4-3, plus conditions users add.
+
+Rates, bitrates and quantizer counts of the paper's conditions come from :mod:`codecfake`; this
+module only adds what building a codec needs on top (family, default checkpoint, options). New
+conditions (C8 and up) are born here, from a one-line definition such as
+``C8=mimi:kyutai/mimi@1.1kbps`` or from :func:`lossy_condition`, and :func:`release_condition`
+turns any of them into the :class:`codecfake.Condition` a release declares.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+import codecfake
+from builder.codecs.base import CodecSpec
+from builder.codecs.errors import CodecSpecError, UnknownConditionError
+from builder.codecs.lossy import compression_level
+
+
+@dataclass(frozen=True)
+class Family:
+    """A codec family: how it is named in releases, and how codecfake reaches its code.
+
+    ``route`` is ``transformers`` or ``package`` (a direct backend), ``weight-free`` (a codec
+    library with no weights), ``builtin``, or ``plugin`` (the family's own code, registered
+    through the ``codecfake.codecs`` entry-point group).
+    """
+
+    name: str
+    display: str
+    route: str
+    sample_rate: int
+    checkpoint: str | None = None
+    note: str = ""
+
+
+# fmt: off
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("identity", "identity", "builtin", codecfake.SAMPLING_RATE,
+           note="returns its input: measures the pipeline's own cost"),
+    Family("encodec", "EnCodec", "transformers", 24_000, "facebook/encodec_24khz"),
+    Family("dac", "DAC", "transformers", 44_100, "descript/dac_44khz"),
+    Family("mimi", "Mimi", "transformers", 24_000, "kyutai/mimi"),
+    Family("speechtokenizer", "SpeechTokenizer", "package", 16_000, "fnlp/SpeechTokenizer"),
+    Family("opus", "Opus", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, OGG/Opus"),
+    Family("mp3", "MP3", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, LAME ABR"),
+    Family("soundstream", "SoundStream", "plugin", 16_000, note="no maintained PyPI package"),
+    Family("funcodec", "FunCodec", "plugin", 16_000,
+           note="its PyPI package pulls ~60 packages; see README"),
+    Family("audiodec", "AudioDec", "plugin", 24_000, note="no maintained PyPI package"),
+    Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
+)}
+# fmt: on
+
+_FAMILY_OF_PAPER_CODEC = {f.display: f.name for f in FAMILIES.values()}
+
+IDENTITY_CONDITION = "identity"
+"""Not a release condition: ``load_codec("identity")`` is the do-nothing codec for benchmarks and
+tests. To put identity copies into a release, define a numbered one: ``C8=identity``."""
+
+
+def _paper_spec(condition: codecfake.Condition) -> CodecSpec:
+    family = FAMILIES[_FAMILY_OF_PAPER_CODEC[condition.codec]]
+    assert condition.sample_rate is not None
+    return CodecSpec(
+        condition=condition.name,
+        family=family.name,
+        sample_rate=condition.sample_rate,
+        bitrate_kbps=condition.bitrate_kbps,
+        quantizers=condition.quantizers,
+        checkpoint=family.checkpoint,
+    )
+
+
+PAPER_SPECS: dict[str, CodecSpec] = {
+    name: _paper_spec(c)
+    for name, c in codecfake.CONDITIONS.items()
+    if c.kind in ("codec", "codec-sub")
+}
+_BUILTIN_SPECS = {
+    **PAPER_SPECS,
+    IDENTITY_CONDITION: CodecSpec(IDENTITY_CONDITION, "identity", codecfake.SAMPLING_RATE),
+}
+_EXTRA_SPECS: dict[str, CodecSpec] = {}
+
+
+def is_paper_condition(name: str) -> bool:
+    return name in PAPER_SPECS
+
+
+def condition_names() -> list[str]:
+    """Every condition a codec can be loaded for: the paper's, ``identity``, then added ones."""
+    return [*_BUILTIN_SPECS, *_EXTRA_SPECS]
+
+
+def get_spec(condition: str) -> CodecSpec:
+    """The codec spec of ``condition``; :class:`UnknownConditionError` names the known ones."""
+    spec = _BUILTIN_SPECS.get(condition) or _EXTRA_SPECS.get(condition)
+    if spec is not None:
+        return spec
+    known = codecfake.CONDITIONS.get(condition)
+    if known is not None:
+        raise UnknownConditionError(
+            f"{condition} is {known.codec} ({known.description}), not a codec: it cannot be "
+            "resynthesised; its clips come only from the official release"
+        )
+    raise UnknownConditionError(
+        f"unknown condition {condition!r}; known: {', '.join(condition_names())}. "
+        "Add a new codec as C8 and up, e.g. --codec C8=mimi:kyutai/mimi@1.1kbps"
+    )
+
+
+def register_condition(spec: CodecSpec) -> CodecSpec:
+    """Add a condition beyond the paper. Registering the same spec again is a no-op."""
+    _release_name_check(spec.condition)
+    if spec.condition in _BUILTIN_SPECS:
+        raise CodecSpecError(f"{spec.condition} is a built-in condition and cannot be redefined")
+    previous = _EXTRA_SPECS.get(spec.condition)
+    if previous is not None and previous != spec:
+        raise CodecSpecError(
+            f"{spec.condition} is already defined as {describe(previous)}; pick another number"
+        )
+    _EXTRA_SPECS[spec.condition] = spec
+    return spec
+
+
+def unregister_condition(name: str) -> None:
+    """Forget an added condition (tests, notebooks); the paper's conditions stay."""
+    _EXTRA_SPECS.pop(name, None)
+
+
+def _release_name_check(name: str) -> None:
+    try:
+        codecfake.user_condition(name, "check")
+    except ValueError as error:
+        raise CodecSpecError(str(error)) from None
+
+
+def define_condition(
+    name: str,
+    family: str,
+    *,
+    checkpoint: str | None = None,
+    bitrate_kbps: float | None = None,
+    quantizers: int | None = None,
+    sample_rate: int | None = None,
+    description: str = "",
+    options: dict[str, Any] | None = None,
+) -> CodecSpec:
+    """Register condition ``name`` (C8 and up) as ``family`` at the given checkpoint and bitrate.
+
+    A neural family with a bitrate but no quantizer count gets its quantizers from the loaded
+    checkpoint's frame rate and codebook size; its rate defaults to the family's usual one and
+    follows the checkpoint's config when that differs.
+    """
+    known = FAMILIES.get(family)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", family):
+        raise CodecSpecError(f"codec family names are lower-case identifiers; got {family!r}")
+    if sample_rate is None:
+        if known is None:
+            raise CodecSpecError(
+                f"family {family!r} is not built in (a plugin?): give its rate, e.g. @16khz"
+            )
+        sample_rate = known.sample_rate
+    display = known.display if known else family
+    if known is not None and known.route == "weight-free":
+        if bitrate_kbps is None:
+            raise CodecSpecError(f"{name}: {display} needs a bitrate, e.g. {name}={family}@12kbps")
+        compression_level(family, sample_rate, bitrate_kbps)  # fails now, not mid-run
+        display = f"{display} {bitrate_kbps:g} kbps"
+        description = description or (
+            f"{known.display} at {bitrate_kbps:g} kbps through libsndfile: a weight-free lossy "
+            "codec added for demos and robustness tests, not one of the paper's codecs"
+        )
+    spec = CodecSpec(
+        condition=name,
+        family=family,
+        sample_rate=sample_rate,
+        bitrate_kbps=bitrate_kbps,
+        quantizers=quantizers,
+        checkpoint=checkpoint if checkpoint is not None else (known.checkpoint if known else None),
+        options={
+            **(options or {}),
+            "display": display,
+            "description": description or f"{display} (added condition, not in the paper)",
+        },
+    )
+    return register_condition(spec)
+
+
+def lossy_condition(
+    codec: str, *, kbps: float, name: str, sample_rate: int = codecfake.SAMPLING_RATE
+) -> CodecSpec:
+    """Register a weight-free lossy codec (``opus`` or ``mp3``) at ``kbps`` as condition ``name``."""
+    family = FAMILIES.get(codec)
+    if family is None or family.route != "weight-free":
+        weight_free = [f.name for f in FAMILIES.values() if f.route == "weight-free"]
+        raise CodecSpecError(f"weight-free codecs are {weight_free}; got {codec!r}")
+    return define_condition(name, codec, bitrate_kbps=float(kbps), sample_rate=sample_rate)
+
+
+_DEFINITION = re.compile(
+    r"^(?P<name>[^=\s]+)=(?P<family>[^:@\s]+)(?::(?P<checkpoint>[^@]+))?(?:@(?P<settings>\S+))?$"
+)
+_KBPS = re.compile(r"^(\d+(?:\.\d+)?)kbps$")
+_QUANTIZERS = re.compile(r"^q(\d+)$")
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)(k?)hz$")
+
+
+def parse_codec_definition(text: str) -> CodecSpec:
+    """Register the condition that ``NAME=FAMILY[:CHECKPOINT][@SETTING,...]`` defines.
+
+    Settings: a bitrate (``1.1kbps``), a quantizer count (``q8``), a rate (``16khz``).
+    Examples: ``C8=mimi:kyutai/mimi@1.1kbps``, ``C9=opus@12kbps``, ``C10=mp3@24kbps,24khz``.
+    """
+    match = _DEFINITION.match(text.strip())
+    if not match:
+        raise CodecSpecError(
+            f"codec definition {text!r} is not NAME=FAMILY[:CHECKPOINT][@SETTING,...], "
+            "e.g. C8=mimi:kyutai/mimi@1.1kbps"
+        )
+    values: dict[str, Any] = {}
+    for setting in filter(None, (match["settings"] or "").lower().split(",")):
+        if m := _KBPS.match(setting):
+            values["bitrate_kbps"] = float(m[1])
+        elif m := _QUANTIZERS.match(setting):
+            values["quantizers"] = int(m[1])
+        elif m := _RATE.match(setting):
+            values["sample_rate"] = round(float(m[1]) * (1000 if m[2] else 1))
+        else:
+            raise CodecSpecError(
+                f"codec definition {text!r}: unknown setting {setting!r} "
+                "(expected e.g. 1.1kbps, q8 or 16khz)"
+            )
+    return define_condition(
+        match["name"], match["family"].lower(), checkpoint=match["checkpoint"], **values
+    )
+
+
+def describe(spec: CodecSpec) -> str:
+    """One line for logs and errors: ``C4: encodec at 6 kbps, 8 quantizers, 24000 Hz (...)``."""
+    parts = [spec.family]
+    if spec.bitrate_kbps is not None:
+        parts.append(f"at {spec.bitrate_kbps:g} kbps")
+    if spec.quantizers is not None:
+        parts.append(f"{spec.quantizers} quantizers")
+    parts.append(f"{spec.sample_rate} Hz")
+    where = f" ({spec.checkpoint})" if spec.checkpoint else ""
+    return f"{spec.condition}: {', '.join(parts)}{where}"
+
+
+def release_condition(spec: CodecSpec) -> codecfake.Condition:
+    """The :class:`codecfake.Condition` a release declares for ``spec`` (its C8+ entry)."""
+    if spec.condition in codecfake.CONDITIONS:
+        return codecfake.CONDITIONS[spec.condition]
+    if spec.condition == IDENTITY_CONDITION:
+        raise CodecSpecError(
+            "'identity' is not a release condition; define a numbered one: C8=identity"
+        )
+    family = FAMILIES.get(spec.family)
+    return codecfake.user_condition(
+        spec.condition,
+        spec.options.get("display", family.display if family else spec.family),
+        sample_rate=spec.sample_rate,
+        bitrate_kbps=spec.bitrate_kbps,
+        quantizers=spec.quantizers,
+        description=spec.options.get("description", ""),
+    )
+
+
+def with_checkpoint(spec: CodecSpec, checkpoint: str | None) -> CodecSpec:
+    """``spec`` loaded from ``checkpoint`` instead of its default (when one is given)."""
+    return spec if checkpoint is None else replace(spec, checkpoint=checkpoint)
