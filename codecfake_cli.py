@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synthesize": ("builder.synthesize", "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs"),
     "merge-shards": ("builder.merge", "fold finished synthesize shards into label files + provenance"),
     "publish": ("builder.publish", "validate a dataset folder and upload it to a Hub dataset repo"),
+    "baseline": ("baseline.cli", "train / score the reference LFCC-GMM countermeasure"),
 }
 """name -> (module providing add_arguments/run, one-line help)."""
 
