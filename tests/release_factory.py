@@ -209,6 +209,7 @@ class _Writer:
     def __init__(self, root: Path, rng: np.random.Generator, seconds: float, vctk_dir: Path | None):
         self.root, self.rng, self.seconds, self.vctk_dir = root, rng, seconds, vctk_dir
         self.signals: dict[str, np.ndarray] = {}
+        self.real_wavs: dict[str, bytes] = {}
         self.lines: dict[str, list[str]] = {}
 
     def _label(self, label_file: str, name: str, label: str, idx: str) -> None:
@@ -236,7 +237,11 @@ class _Writer:
     def real(self, split: str, label_file: str, folder: Path, utt: str, idx: str) -> FactoryClip:
         name = f"{utt}.wav"
         genuine = self._vctk("genuine", utt)
-        source = genuine or wav_bytes(self._real_signal(utt), REAL_RATE, "FLOAT")
+        if genuine is None and utt not in self.real_wavs:
+            # Encoded once: libsndfile stamps float WAVs with the time (PEAK chunk), and every
+            # copy of a shared real clip in a release is the same file.
+            self.real_wavs[utt] = wav_bytes(self._real_signal(utt), REAL_RATE, "FLOAT")
+        source = genuine or self.real_wavs[utt]
         path = self._put(folder, name, source)
         self._label(label_file, name, "real", idx)
         lang, speaker = codecfake.utterance_language(utt)

@@ -1,0 +1,204 @@
+"""Bad input to `codecfake prepare`: each gets an error that names the file (and label line),
+through the real command line, and leaves nothing half-written behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import datasets
+import pytest
+from release_factory import Release, make_release
+
+import codecfake_cli
+from builder.prepare import prepare
+from builder.release_plan import fingerprint
+
+
+@pytest.fixture
+def release(tmp_path) -> Release:
+    """C1 and C2 test sets only: two label files that share the real test clips."""
+    return make_release(
+        tmp_path / "release", conditions=("C1", "C2"), with_train=False, with_dev=False
+    )
+
+
+def run_prepare(release: Release, out: Path, capsys, *extra: str) -> str:
+    """Run the command, expect a user error (exit 2), return its message."""
+    rc = codecfake_cli.main(["prepare", str(release.root), str(out), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err
+    return err[err.index("codecfake prepare: error: ") :]  # after the progress bar, if any
+
+
+def assert_nothing_left(tmp_path: Path) -> None:
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]
+
+
+def rewrite_line(path: Path, number: int, text: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    lines[number - 1] = text + "\n"
+    path.write_text("".join(lines))
+
+
+def line_of(path: Path, file_name: str) -> int:
+    names = [line.split()[0] for line in path.read_text().splitlines()]
+    return names.index(file_name) + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("F01_SSB00050201.wav fake", "expected 3 columns"),
+        ("F01_SSB00050201.wav bonafide 1", "unknown label 'bonafide'"),
+        ("F01_SSB00050201.wav fake 9", "names unknown condition C9"),
+        ("../../etc/F01_SSB00050201.wav fake 1", "escapes its folder"),
+        ("/tmp/F01_SSB00050201.wav fake 1", "escapes its folder"),
+        ("F02_SSB00050201.wav fake 1", "has the C2 prefix but idx '1'"),
+    ],
+)
+def test_a_bad_label_line_names_file_line_and_reason(release, tmp_path, capsys, text, reason):
+    label = release.label_path("C1.txt")
+    number = line_of(label, "F01_SSB00050201.wav")
+    rewrite_line(label, number, text)
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert f"{label}:{number}: " in err and reason in err
+    assert_nothing_left(tmp_path)
+
+
+def test_a_duplicated_name_is_reported_at_its_second_line(release, tmp_path, capsys):
+    label = release.label_path("C2.txt")
+    first = line_of(label, "F02_p226_202.wav")
+    label.write_text(label.read_text() + "F02_p226_202.wav fake 2\n")
+    err = run_prepare(release, tmp_path / "out", capsys)
+    total = len(label.read_text().splitlines())
+    assert f"{label}:{total}: duplicate file 'F02_p226_202.wav' (first at line {first})" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_missing_files_are_counted_and_the_first_few_named(release, tmp_path, capsys):
+    fakes = [r for r in release.rows if r.label == "fake" and r.label_file == "C1.txt"]
+    for row in fakes:
+        row.path.unlink()
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert f"{len(fakes)} files named in label files are missing" in err
+    label = release.label_path("C1.txt")
+    assert f"{label}:{line_of(label, fakes[0].file)} {fakes[0].path}" in err
+    assert "--allow-missing" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_allow_missing_leaves_the_rows_out_with_a_warning(release, tmp_path, capsys):
+    gone = next(r for r in release.rows if r.label == "fake" and r.label_file == "C1.txt")
+    gone.path.unlink()
+    rc = codecfake_cli.main(
+        ["prepare", str(release.root), str(tmp_path / "out"), "--allow-missing"]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "1 label rows name missing files and were left out" in out and gone.file in out
+    listed = sum(r.label_file == "C1.txt" for r in release.rows)
+    stored = datasets.load_dataset(str(tmp_path / "out"), "C1", split="test")
+    assert len(stored) == listed - 1
+    assert gone.file not in stored.remove_columns("audio")["file"]
+
+
+def test_a_wav_that_does_not_decode_names_file_and_label_line(release, tmp_path, capsys):
+    bad = next(r for r in release.rows if r.label == "fake" and r.label_file == "C2.txt")
+    bad.path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    err = run_prepare(release, tmp_path / "out", capsys, "--num-proc", "2")
+    label = release.label_path("C2.txt")
+    assert f"{bad.path}: does not decode as audio" in err
+    assert f"(named at {label}:{line_of(label, bad.file)})" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_shared_real_copies_that_differ_name_both_files(release, tmp_path, capsys):
+    real = next(r for r in release.rows if r.label == "real" and r.label_file == "C2.txt")
+    data = bytearray(real.path.read_bytes())
+    data[-10:] = bytes(10)  # same size, different samples
+    real.path.write_bytes(bytes(data))
+    err = run_prepare(release, tmp_path / "out", capsys)
+    first = release.root / "test" / "C1" / real.file
+    assert f"{real.path}: differs from {first}" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_shared_real_copies_of_different_size_are_refused_before_writing(release, tmp_path, capsys):
+    real = next(r for r in release.rows if r.label == "real" and r.label_file == "C2.txt")
+    real.path.write_bytes(real.path.read_bytes() + b"\x00\x00")
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert f"{real.path}: differs from {release.root / 'test' / 'C1' / real.file}" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_a_real_clip_claimed_by_two_splits_is_refused(tmp_path, capsys):
+    release = make_release(tmp_path / "release", conditions=("C1",), with_train=False)
+    dev = release.label_path("dev.txt")
+    test_real = next(r for r in release.rows if r.label == "real" and r.split == "test")
+    (release.root / "dev" / test_real.file).write_bytes(test_real.path.read_bytes())
+    dev.write_text(dev.read_text() + f"{test_real.file} real 0\n")
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert f"is in the test split here but in the validation split at {dev}:" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_an_out_dir_with_a_different_dataset_is_refused_and_kept(release, tmp_path, capsys):
+    out = tmp_path / "out"
+    prepare(release.root, out, progress=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    other = make_release(tmp_path / "other", conditions=("C3",), with_train=False, with_dev=False)
+    err = run_prepare(other, out, capsys)
+    assert f"{out}: already holds a dataset prepared from a different release" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "out", "release"]
+
+
+def test_an_out_dir_with_other_files_is_refused(release, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    err = run_prepare(release, out, capsys)
+    assert f"{out}: already holds other files (notes.txt)" in err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_complete_release_of_the_wrong_size_is_checked_against_dataset_infos(tmp_path, capsys):
+    release = make_release(
+        tmp_path / "release", conditions=("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+    )
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert "differ from dataset_infos.json" in err
+    assert "data/C1/test/en-*.parquet: 2 clips, expected 4,451" in err
+    assert "--no-size-check" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_a_folder_without_labels_is_not_a_release(tmp_path, capsys):
+    (tmp_path / "release").mkdir()
+    rc = codecfake_cli.main(["prepare", str(tmp_path / "release"), str(tmp_path / "out")])
+    assert rc == 2
+    assert "not an extracted Codecfake release: it has no label/ folder" in capsys.readouterr().err
+    assert_nothing_left(tmp_path)
+
+
+def test_an_interrupted_run_resumes_from_its_finished_shards(release, tmp_path):
+    """A staging folder left by a killed run is reused: its complete shards are not rewritten."""
+    out = tmp_path / "out"
+    prepare(release.root, out, progress=False)
+    shards = sorted(out.rglob("*.parquet"))
+    # What a killed run leaves: the staging folder with some shards done.
+    staging = tmp_path / ".out.partial"
+    os.rename(out, staging)
+    (staging / ".release").write_text(fingerprint(release.root))
+    (staging / "README.md").unlink()
+    kept = shards[0].relative_to(out)
+    os.utime(staging / kept, ns=(1, 1))  # a rewrite would give it a fresh mtime
+    stamp = (staging / kept).stat().st_mtime_ns
+    for other in shards[1:]:
+        (staging / other.relative_to(out)).unlink()
+    prepare(release.root, out, progress=False)
+    assert (out / kept).stat().st_mtime_ns == stamp
+    assert sorted(out.rglob("*.parquet")) == shards
+    assert not staging.exists()
