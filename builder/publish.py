@@ -124,8 +124,8 @@ class PublishPlan:
     def to_send(self) -> list[FilePlan]:
         return [f for f in self.files if f.action != "skip"]
 
-    def describe(self, private: bool) -> Iterator[str]:
-        """The plan as lines for a person: repo, branch, then every file with its size."""
+    def describe(self, private: bool, skipped: bool = True) -> Iterator[str]:
+        """The plan as lines for a person: repo, branch, then each file (or each one to send)."""
         yield f"hub:    {self.endpoint}"
         if self.repo_exists is None:
             yield f"repo:   {self.repo_id} (could not be checked: {self.note})"
@@ -137,7 +137,7 @@ class PublishPlan:
             created = "exists" if self.branch_exists else f"will be created from {DEFAULT_BRANCH}"
             yield f"branch: {self.revision} {created}"
         width = max((len(format_size(f.size)) for f in self.files), default=0)
-        for f in self.files:
+        for f in self.files if skipped else self.to_send:
             yield f"  {f.action:<6}  {format_size(f.size):>{width}}  {f.path}"
         sent = self.to_send
         skipped = [f for f in self.files if f.action == "skip"]
@@ -286,7 +286,7 @@ def publish(
             api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         if not plan.branch_exists and branch != DEFAULT_BRANCH:
             api.create_branch(repo_id, repo_type=REPO_TYPE, branch=branch, exist_ok=True)
-        for line in plan.describe(private):
+        for line in plan.describe(private, skipped=False):
             echo(line)
         message = commit_message or f"Publish {root.resolve().name} with codecfake"
         shards = [f.path for f in plan.to_send if f.path != CARD]

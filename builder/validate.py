@@ -228,9 +228,10 @@ def _check_infos(
             if split not in split_sizes:
                 problems.append(f"{CARD}: dataset_info {name} gives no size for split {split}")
                 continue
-            files = [p for pattern in config.patterns[split] for p in shards.get(pattern, [])]
-            if not files or any(p not in footers for p in files):
-                continue  # already reported: no shard, or an unreadable one
+            matched = [shards.get(pattern, []) for pattern in config.patterns[split]]
+            files = [p for paths in matched for p in paths]
+            if not all(matched) or any(p not in footers for p in files):
+                continue  # already reported: a pattern without shards, or an unreadable shard
             rows = sum(footers[p].rows for p in files)
             if rows != split_sizes[split]:
                 problems.append(

@@ -69,8 +69,10 @@ def test_dry_run_lists_files_with_sizes_and_changes_nothing(
         for line in capsys.readouterr().out.splitlines()
         if line.startswith("  ")
     }
-    shards = [p for p in folder_files(dataset_folder) if p.endswith(".parquet")]
-    assert actions == {"README.md": "update", "NOTES.md": "upload"} | dict.fromkeys(shards, "skip")
+    unchanged = [p for p in folder_files(dataset_folder) if p not in {"README.md", "NOTES.md"}]
+    assert actions == {"README.md": "update", "NOTES.md": "upload"} | dict.fromkeys(
+        unchanged, "skip"
+    )
     assert len(hub.commits) == commits
     assert {method for method, _ in hub.requests[requests:]} == {"GET"}
 
@@ -153,3 +155,46 @@ def test_cut_off_publish_resumes_without_resending_committed_files(
     assert len(hub.create_calls) == 1
     assert f"hub:    {hub.url}" in rerun_output  # HF_ENDPOINT was honoured
     assert hub.token not in output + rerun_output
+
+
+def test_add_a_codec_then_publish_sends_only_the_new_shards_and_the_card(
+    dataset_folder: Path, c8_release: Path, hub: HubServer, tmp_path: Path
+):
+    assert publish(dataset_folder, hub) == 0
+    before = folder_files(dataset_folder)
+    assert (
+        codecfake_cli.main(
+            ["prepare", str(c8_release), str(dataset_folder), "--add", "--made-by", "Test lab"]
+        )
+        == 0
+    )
+    after = folder_files(dataset_folder)
+    new_shards = {p for p in after if p.startswith("data/C8/")}
+    assert new_shards and all(p.endswith(".parquet") for p in new_shards)
+    assert all(after[p] == before[p] for p in before if p.endswith(".parquet"))  # untouched
+    changed = {p for p in after if after[p] != before.get(p)}
+
+    commits = len(hub.commits)
+    assert publish(dataset_folder, hub) == 0
+    sent = hub.sent_paths(hub.commits[commits:])
+    assert sorted(sent) == sorted(changed)  # each changed file once, nothing else
+    assert new_shards | {"README.md"} <= set(sent) <= new_shards | {"README.md", "conditions.json"}
+    assert sent[-1] == "README.md"
+    assert hub.files(REPO) == after
+
+    # What the Hub now holds loads as the new configuration, C8 fakes beside the shared reals.
+    import datasets
+
+    mirror = tmp_path / "mirror"
+    for path, content in hub.files(REPO).items():
+        (mirror / path).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / path).write_bytes(content)
+    test = datasets.load_dataset(
+        str(mirror), "en_C8", split="test", cache_dir=str(tmp_path / "cache")
+    )
+    rows = test.remove_columns("audio").to_list()
+    assert {r["condition"] for r in rows if r["label"] == 1} == {"C8"}
+    assert {r["codec"] for r in rows if r["label"] == 1} == {"Mimi"}
+    fakes = {r["utterance"] for r in rows if r["label"] == 1}
+    reals = {r["utterance"] for r in rows if r["label"] == 0}
+    assert fakes and fakes == reals  # every English test utterance, real and resynthesised
