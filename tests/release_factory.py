@@ -78,6 +78,31 @@ class FactoryClip:
     sample_rate: int
     path: Path
 
+    def key(self) -> tuple[str, ...]:
+        """The row's columns (audio aside), comparable with :func:`dataset_row_key`."""
+        return (
+            self.file,
+            self.label,
+            self.condition,
+            self.codec,
+            self.language,
+            self.speaker,
+            self.utterance,
+        )
+
+
+def dataset_row_key(row: dict) -> tuple[str, ...]:
+    """A loaded dataset row in :meth:`FactoryClip.key`'s shape."""
+    return (
+        row["file"],
+        codecfake.LABEL_NAMES[row["label"]],
+        row["condition"],
+        row["codec"],
+        row["language"],
+        row["speaker"],
+        row["utterance"],
+    )
+
 
 @dataclass
 class Release:
@@ -93,6 +118,48 @@ class Release:
 
     def label_path(self, label_file: str) -> Path:
         return self.root / "label" / label_file
+
+    def expected_rows(
+        self, conditions: set[str], languages: set[str]
+    ) -> dict[str, list[tuple[str, ...]]]:
+        """split -> sorted row keys of a configuration, by issue 2's rule: the conditions' fakes
+        plus the shared real clips of those languages, in the splits where the fakes are."""
+        speech = conditions != {"A3"}
+        result: dict[str, list[tuple[str, ...]]] = {}
+        fake_splits = set()
+        for clip in self.stored():
+            if clip.language not in languages:
+                continue
+            if clip.condition in conditions:
+                fake_splits.add(clip.split)
+            if clip.condition in conditions or (speech and clip.condition == "real"):
+                result.setdefault(clip.split, []).append(clip.key())
+        return {s: sorted(rows) for s, rows in result.items() if s in fake_splits}
+
+
+CODECS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+
+
+def spec_configs(conditions: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """config name -> (conditions, languages) for a release of ``conditions``, as issue 2 names
+    them: ``en_X``/``zh_X``/``X`` per codec, ``en_A1``, ``A3``, and ``en``/``zh``/``all`` over
+    C1..C7. Conditions beyond the paper (C8, ...) join the aggregates only on request."""
+    configs: dict[str, tuple[set[str], set[str]]] = {}
+    for name in conditions:
+        if name in ("A1", "A2"):
+            configs[f"en_{name}"] = ({name}, {"en"})
+        elif name == "A3":
+            configs[name] = ({name}, {""})
+        else:
+            configs[f"en_{name}"] = ({name}, {"en"})
+            configs[f"zh_{name}"] = ({name}, {"zh"})
+            configs[name] = ({name}, {"en", "zh"})
+    codecs = {c for c in conditions if c in CODECS}
+    if codecs:
+        configs["en"] = (codecs, {"en"})
+        configs["zh"] = (codecs, {"zh"})
+        configs["all"] = (codecs, {"en", "zh"})
+    return configs
 
 
 def make_release(

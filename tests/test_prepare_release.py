@@ -17,75 +17,17 @@ import pytest
 import soundfile
 import soxr
 import yaml
-from release_factory import DEFAULT_CONDITIONS, FactoryClip, Release, make_release
+from release_factory import (
+    DEFAULT_CONDITIONS,
+    Release,
+    dataset_row_key,
+    make_release,
+    spec_configs,
+)
 
 import codecfake
 import codecfake_cli
 from builder.prepare import prepare
-
-TRAINED = ("C1", "C2", "C3", "C4", "C5", "C6")
-CODECS = (*TRAINED, "C7")
-
-
-def spec_configs(conditions) -> dict[str, tuple[set[str], set[str]]]:
-    """config name -> (conditions, languages), as issue 2 names them."""
-    configs: dict[str, tuple[set[str], set[str]]] = {}
-    for name in conditions:
-        if name in ("A1", "A2"):
-            configs[f"en_{name}"] = ({name}, {"en"})
-        elif name == "A3":
-            configs[name] = ({name}, {""})
-        else:
-            configs[f"en_{name}"] = ({name}, {"en"})
-            configs[f"zh_{name}"] = ({name}, {"zh"})
-            configs[name] = ({name}, {"en", "zh"})
-    codecs = {c for c in conditions if c in CODECS}
-    if codecs:
-        configs.update(
-            {"en": (codecs, {"en"}), "zh": (codecs, {"zh"}), "all": (codecs, {"en", "zh"})}
-        )
-    return configs
-
-
-def expected_rows(release: Release, conditions: set[str], languages: set[str]) -> dict[str, list]:
-    """split -> sorted rows: the condition's fakes and the shared reals of those languages."""
-    speech = conditions != {"A3"}
-    result: dict[str, list] = {}
-    for clip in release.stored():
-        wanted = clip.condition in conditions or (
-            speech and clip.condition == "real" and clip.language in languages
-        )
-        if wanted and clip.language in languages:
-            result.setdefault(clip.split, []).append(row_key(clip))
-    fake_splits = {
-        c.split for c in release.stored() if c.condition in conditions and c.language in languages
-    }
-    return {s: sorted(rows) for s, rows in result.items() if s in fake_splits}
-
-
-def row_key(clip: FactoryClip) -> tuple:
-    return (
-        clip.file,
-        clip.label,
-        clip.condition,
-        clip.codec,
-        clip.language,
-        clip.speaker,
-        clip.utterance,
-    )
-
-
-def dataset_key(row: dict) -> tuple:
-    label = codecfake.LABEL_NAMES[row["label"]]
-    return (
-        row["file"],
-        label,
-        row["condition"],
-        row["codec"],
-        row["language"],
-        row["speaker"],
-        row["utterance"],
-    )
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +63,7 @@ def test_the_card_lists_exactly_the_configurations_with_their_sizes(built):
     assert {c["config_name"] for c in card["configs"]} == set(configs)
     assert [c["config_name"] for c in card["configs"] if c.get("default")] == ["all"]
     for info in card["dataset_info"]:
-        expected = expected_rows(release, *configs[info["config_name"]])
+        expected = release.expected_rows(*configs[info["config_name"]])
         assert {s["name"]: s["num_examples"] for s in info["splits"]} == {
             s: len(rows) for s, rows in expected.items()
         }, info["config_name"]
@@ -147,16 +89,16 @@ def test_every_clip_is_stored_once_with_its_release_bytes(built):
 @pytest.mark.parametrize("config", ALL_CONFIGS)
 def test_each_configuration_loads_in_memory_and_streaming(built, cache, config):
     release, folder = built
-    expected = expected_rows(release, *spec_configs(DEFAULT_CONDITIONS)[config])
+    expected = release.expected_rows(*spec_configs(DEFAULT_CONDITIONS)[config])
     loaded = datasets.load_dataset(str(folder), config, cache_dir=cache)
     assert set(loaded) == set(expected)
     streamed = datasets.load_dataset(str(folder), config, streaming=True)
     assert set(streamed) == set(expected)
     for split, rows in expected.items():
         raw = loaded[split].cast_column("audio", datasets.Audio(decode=False))
-        assert sorted(dataset_key(r) for r in raw) == rows, (config, split)
+        assert sorted(dataset_row_key(r) for r in raw) == rows, (config, split)
         stream_rows = list(streamed[split].cast_column("audio", datasets.Audio(decode=False)))
-        assert sorted(dataset_key(r) for r in stream_rows) == rows, (config, split)
+        assert sorted(dataset_row_key(r) for r in stream_rows) == rows, (config, split)
     first_split = next(iter(expected))
     for source in (loaded[first_split][0], next(iter(streamed[first_split]))):
         audio = source["audio"]
@@ -206,7 +148,7 @@ def test_bare_name_loads_from_the_parent_folder(built, cache, monkeypatch):
     release, folder = built
     monkeypatch.chdir(folder.parent)
     loaded = datasets.load_dataset("codecfake", "en_C3", cache_dir=cache)
-    expected = expected_rows(release, {"C3"}, {"en"})
+    expected = release.expected_rows({"C3"}, {"en"})
     assert {s: len(d) for s, d in loaded.items()} == {s: len(r) for s, r in expected.items()}
 
 
@@ -259,12 +201,12 @@ def test_a_partial_release_gives_exactly_the_configurations_it_holds(tmp_path, c
     configs = spec_configs(("C2", "C7", "A3"))
     assert {c.name for c in report.configs} == set(configs)
     for config in report.configs:
-        expected = expected_rows(release, *configs[config.name])
+        expected = release.expected_rows(*configs[config.name])
         assert config.sizes == {s: len(r) for s, r in expected.items()}
         assert set(config.sizes) == {"test"}
     loaded = datasets.load_dataset(str(tmp_path / "out"), "all", cache_dir=cache)
     assert set(loaded) == {"test"}
-    assert len(loaded["test"]) == len(expected_rows(release, {"C2", "C7"}, {"en", "zh"})["test"])
+    assert len(loaded["test"]) == len(release.expected_rows({"C2", "C7"}, {"en", "zh"})["test"])
 
 
 def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, capsys):
@@ -293,7 +235,7 @@ def test_small_shards_split_a_part_and_still_load(tmp_path, cache):
     assert len(shards) > 1
     assert shards[0].name == f"zh-00000-of-{len(shards):05d}.parquet"
     loaded = datasets.load_dataset(str(tmp_path / "out"), "zh_C7", split="test", cache_dir=cache)
-    assert len(loaded) == len(expected_rows(release, {"C7"}, {"zh"})["test"])
+    assert len(loaded) == len(release.expected_rows({"C7"}, {"zh"})["test"])
 
 
 def test_rerunning_on_the_same_release_replaces_the_folder_identically(tmp_path):

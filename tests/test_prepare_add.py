@@ -1,0 +1,158 @@
+"""`codecfake prepare --add`: grow a prepared folder by a new condition (C8) without rewriting
+a byte of what is there, and with the card saying where the new condition came from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+import yaml
+from release_factory import Release, dataset_row_key, make_release, spec_configs
+
+import codecfake
+import codecfake_cli
+from builder.prepare import prepare
+
+C8 = codecfake.user_condition("C8", "Mimi", sample_rate=24_000, bitrate_kbps=1.1, quantizers=8)
+BASE = ("C1", "C7")
+SMALL = {"with_train": False, "with_dev": False}
+PROVENANCE = {"condition": "C8", "codec": "Mimi", "checkpoint": "kyutai/mimi", "files": []}
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def card(folder: Path) -> tuple[dict, str]:
+    _, front, body = folder.joinpath("README.md").read_text().split("---", 2)
+    return yaml.safe_load(front), body
+
+
+def sizes(folder: Path) -> dict[str, dict[str, int]]:
+    return {
+        info["config_name"]: {s["name"]: s["num_examples"] for s in info["splits"]}
+        for info in card(folder)[0]["dataset_info"]
+    }
+
+
+@pytest.fixture
+def base(tmp_path) -> tuple[Release, Path]:
+    release = make_release(tmp_path / "base", conditions=BASE, **SMALL)
+    prepare(release.root, tmp_path / "codecfake", progress=False)
+    return release, tmp_path / "codecfake"
+
+
+@pytest.fixture
+def c8_release(tmp_path) -> Release:
+    release = make_release(tmp_path / "c8", conditions=(), user_conditions=[C8], **SMALL)
+    (release.root / "provenance.json").write_text(json.dumps(PROVENANCE))
+    return release
+
+
+def add(release: Release, folder: Path, *extra: str) -> int:
+    return codecfake_cli.main(["prepare", str(release.root), str(folder), "--add", *extra])
+
+
+def test_add_keeps_every_shard_and_adds_the_new_configurations(base, c8_release, tmp_path):
+    _, folder = base
+    before, sizes_before = digest(folder), sizes(folder)
+    assert add(c8_release, folder, "--made-by", "Test Lab", "--checkpoint", "C8=kyutai/mimi") == 0
+    after = digest(folder)
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed == {"README.md", "conditions.json"}
+    added = set(after) - set(before)
+    assert {n for n in added if n.endswith(".parquet")} == {
+        "data/C8/test/en-00000-of-00001.parquet",
+        "data/C8/test/zh-00000-of-00001.parquet",
+    }
+    assert len([n for n in added if n.startswith("provenance/")]) == 1
+    # the benchmark's configurations are untouched; C8's are new
+    now = sizes(folder)
+    assert {k: v for k, v in now.items() if k in sizes_before} == sizes_before
+    assert set(now) - set(sizes_before) == {"en_C8", "zh_C8", "C8"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "c8", "codecfake"]
+
+
+def test_the_added_condition_loads_and_pairs_with_the_stored_reals(base, c8_release, tmp_path):
+    release, folder = base
+    assert add(c8_release, folder) == 0
+    cache = str(tmp_path / "cache")
+    for config, (conditions, languages) in spec_configs(["C8"]).items():
+        if config in ("en", "zh", "all"):
+            continue
+        loaded = datasets.load_dataset(str(folder), config, split="test", cache_dir=cache)
+        rows = sorted(dataset_row_key(r) for r in loaded.remove_columns("audio"))
+        assert rows == c8_release.expected_rows(conditions, languages)["test"], config
+    # every earlier configuration loads exactly as before
+    for config, (conditions, languages) in spec_configs(BASE).items():
+        loaded = datasets.load_dataset(str(folder), config, cache_dir=cache)
+        for split, rows in release.expected_rows(conditions, languages).items():
+            assert sorted(dataset_row_key(r) for r in loaded[split].remove_columns("audio")) == rows
+
+
+def test_the_card_states_where_the_new_condition_came_from(base, c8_release):
+    _, folder = base
+    assert add(c8_release, folder, "--made-by", "Test Lab", "--checkpoint", "C8=kyutai/mimi") == 0
+    _, body = card(folder)
+    row = next(line for line in body.splitlines() if line.startswith("| C8 |"))
+    assert "Mimi" in row and "24 kHz" in row and "| no |" in row
+    assert "made by: Test Lab" in row and "checkpoint: kyutai/mimi" in row
+    assert "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0" in row
+    link = row.split("](")[1].split(")")[0]
+    assert json.loads((folder / link).read_text()) == PROVENANCE
+    c1 = next(line for line in body.splitlines() if line.startswith("| C1 |"))
+    assert "official Codecfake release" in c1 and "CC BY-NC-ND 4.0" in c1
+    manifest = json.loads((folder / "conditions.json").read_text())
+    assert [c["name"] for c in manifest["conditions"]] == ["C8"]
+
+
+def test_into_aggregates_extends_en_zh_and_all(base, c8_release, tmp_path):
+    _, folder = base
+    before = sizes(folder)
+    assert add(c8_release, folder, "--into-aggregates") == 0
+    now = sizes(folder)
+    c8_fakes = {
+        lang: sum(1 for c in c8_release.stored() if c.condition == "C8" and c.language == lang)
+        for lang in ("en", "zh")
+    }
+    assert now["en"]["test"] == before["en"]["test"] + c8_fakes["en"]
+    assert now["zh"]["test"] == before["zh"]["test"] + c8_fakes["zh"]
+    assert now["all"]["test"] == before["all"]["test"] + sum(c8_fakes.values())
+    loaded = datasets.load_dataset(str(folder), "all", split="test", cache_dir=str(tmp_path / "c"))
+    assert len(loaded) == now["all"]["test"]
+    _, body = card(folder)
+    assert "| yes |" in next(line for line in body.splitlines() if line.startswith("| C8 |"))
+
+
+def test_adding_what_the_folder_has_is_refused(base, tmp_path, capsys):
+    release, folder = base
+    before = digest(folder)
+    assert add(release, folder) == 2
+    err = capsys.readouterr().err
+    assert f"adds no condition that {folder} lacks (it already has C1, C7)" in err
+    assert digest(folder) == before
+
+
+def test_new_reals_the_folder_lacks_are_refused(base, tmp_path, capsys):
+    _, folder = base
+    before = digest(folder)
+    wider = make_release(tmp_path / "wider", conditions=(), user_conditions=[C8], n_zh=3, **SMALL)
+    assert add(wider, folder) == 2
+    err = capsys.readouterr().err
+    assert "1 real clips of the release are not in" in err
+    assert f"{wider.label_path('C8.txt')}:" in err and "SSB00070203.wav" in err
+    assert digest(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "codecfake", "wider"]
+
+
+def test_add_into_a_folder_prepare_did_not_make_is_refused(c8_release, tmp_path, capsys):
+    (tmp_path / "plain").mkdir()
+    assert add(c8_release, tmp_path / "plain") == 2
+    assert "not a dataset folder made by `codecfake prepare`" in capsys.readouterr().err
