@@ -198,3 +198,51 @@ def test_add_a_codec_then_publish_sends_only_the_new_shards_and_the_card(
     fakes = {r["utterance"] for r in rows if r["label"] == 1}
     reals = {r["utterance"] for r in rows if r["label"] == 0}
     assert fakes and fakes == reals  # every English test utterance, real and resynthesised
+
+
+def test_without_a_token_or_a_network_nothing_is_tried(
+    dataset_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+):
+    """HF_HUB_OFFLINE is on here (conftest): a dry run still lists the folder, a publish refuses."""
+    from huggingface_hub import constants
+
+    assert constants.is_offline_mode()
+    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "could not be checked: OfflineModeIsEnabled" in out
+    actions = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert actions == ["upload"] * len(folder_files(dataset_folder))
+
+    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 2
+    assert "HF_HUB_OFFLINE is set" in capsys.readouterr().err
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
+    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 2
+    err = capsys.readouterr().err
+    assert "no Hugging Face token found" in err and "hf auth login" in err
+
+
+@pytest.mark.slow
+def test_a_lost_connection_says_rerun_and_the_rerun_finishes(
+    dataset_folder: Path, hub: HubServer, capsys: pytest.CaptureFixture[str]
+):
+    """In-process this time: the client retries the dropped commit (about 25 s of backoff), then
+    gives up with a message that says to rerun; the rerun sends the card alone."""
+    hub.drop_commits_after = 1
+    assert publish(dataset_folder, hub) == 2
+    err = capsys.readouterr().err
+    assert "lost the connection" in err and "rerun the same command" in err
+    assert hub.dropped_commits > 1  # the client did retry before giving up
+    sent_before = len(hub.sent_paths())
+
+    hub.drop_commits_after = None
+    commits = len(hub.commits)
+    assert publish(dataset_folder, hub) == 0
+    assert hub.sent_paths(hub.commits[commits:]) == ["README.md"]
+    assert sent_before == len(folder_files(dataset_folder)) - 1
+    assert hub.files(REPO) == folder_files(dataset_folder)
