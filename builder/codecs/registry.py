@@ -113,10 +113,9 @@ def get_spec(condition: str) -> CodecSpec:
 
 
 def register_condition(spec: CodecSpec) -> CodecSpec:
-    """Add a condition beyond the paper. Registering the same spec again is a no-op."""
+    """Add a condition beyond the paper (C8 and up; the paper's names are taken by their
+    definition). Registering the same spec again is a no-op."""
     _release_name_check(spec.condition)
-    if spec.condition in _BUILTIN_SPECS:
-        raise CodecSpecError(f"{spec.condition} is a built-in condition and cannot be redefined")
     previous = _EXTRA_SPECS.get(spec.condition)
     if previous is not None and previous != spec:
         raise CodecSpecError(
@@ -241,9 +240,10 @@ def parse_codec_definition(text: str) -> CodecSpec:
 
 def describe(spec: CodecSpec) -> str:
     """One line for logs and errors: ``C4: encodec at 6 kbps, 8 quantizers, 24000 Hz (...)``."""
-    parts = [spec.family]
+    head = spec.family
     if spec.bitrate_kbps is not None:
-        parts.append(f"at {spec.bitrate_kbps:g} kbps")
+        head += f" at {spec.bitrate_kbps:g} kbps"
+    parts = [head]
     if spec.quantizers is not None:
         parts.append(f"{spec.quantizers} quantizers")
     parts.append(f"{spec.sample_rate} Hz")

@@ -1,0 +1,83 @@
+"""List every condition a codec can be loaded for, its family and checkpoint, and whether it
+runs here (its package or plugin is installed).
+
+Weight-free and added conditions are defined with --codec, exactly as `codecfake synthesize`
+takes them, so this is also how to check a definition before a long run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  codecfake codecs
+  codecfake codecs --codec C8=mimi:kyutai/mimi@1.1kbps --codec C9=opus@12kbps --codec C10=mp3@16kbps
+  codecfake codecs --json"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--codec",
+        action="append",
+        default=[],
+        metavar="NAME=FAMILY[:CHECKPOINT][@SETTING,...]",
+        help="also define a new condition (C8 and up), e.g. C8=mimi:kyutai/mimi@1.1kbps",
+    )
+    parser.add_argument("--json", action="store_true", help="print the specs and status as JSON")
+
+
+def status(family: str) -> str:
+    """``ready``, or what is missing for ``family`` to run here (no model is built)."""
+    from importlib.util import find_spec
+
+    from builder.codecs.errors import MissingPackageError
+    from builder.codecs.plugins import ENTRY_POINT_GROUP, installed_plugins
+    from builder.codecs.registry import FAMILIES
+
+    route = FAMILIES[family].route if family in FAMILIES else "plugin"
+    if route == "transformers" and (
+        find_spec("torch") is None or find_spec("transformers") is None
+    ):
+        return "missing: pip install 'codecfake[codecs]'"
+    if route == "package":
+        from builder.codecs.speechtokenizer_codec import require_package
+
+        try:
+            require_package()
+        except MissingPackageError:
+            return "missing: pip install 'codecfake[speechtokenizer]' (see README)"
+    if route == "plugin":
+        plugin = installed_plugins().get(family)
+        if plugin is None:
+            return f"needs a plugin: '{family}' in entry-point group {ENTRY_POINT_GROUP}"
+        return f"plugin {plugin.value}"
+    return "ready"
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from builder.codecs.registry import condition_names, get_spec, parse_codec_definition
+
+    for definition in args.codec:
+        parse_codec_definition(definition)
+    specs = [get_spec(name) for name in condition_names()]
+    states = {spec.family: status(spec.family) for spec in specs}
+    if args.json:
+        rows = [{**vars(spec), "status": states[spec.family]} for spec in specs]
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(
+        f"{'name':<9} {'family':<16} {'rate':>6} {'kbps':>5} {'q':>3}  {'default checkpoint':<24} status"
+    )
+    for spec in specs:
+        rate = f"{spec.sample_rate / 1000:g}k"
+        kbps = f"{spec.bitrate_kbps:g}" if spec.bitrate_kbps is not None else "-"
+        q = str(spec.quantizers or "-")
+        checkpoint = spec.checkpoint or "-"
+        print(
+            f"{spec.condition:<9} {spec.family:<16} {rate:>6} {kbps:>5} {q:>3}  {checkpoint:<24} "
+            f"{states[spec.family]}"
+        )
+    return 0

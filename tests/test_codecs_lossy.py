@@ -1,0 +1,54 @@
+"""Weight-free lossy codecs (Opus, MP3 through libsndfile) and the identity codec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from codecs_audio import speech_clips
+
+from builder.codecs import load_codec, lossy_condition, unregister_condition
+
+
+@pytest.fixture(autouse=True, scope="module")
+def lossy_conditions() -> Iterator[None]:
+    for name, codec, kbps in (
+        ("C8", "opus", 8),
+        ("C9", "opus", 32),
+        ("C10", "mp3", 16),
+        ("C11", "mp3", 64),
+    ):
+        lossy_condition(codec, kbps=kbps, name=name)
+    yield
+    for name in ("C8", "C9", "C10", "C11"):
+        unregister_condition(name)
+
+
+def _error(reference: np.ndarray, decoded: np.ndarray) -> float:
+    return float(np.mean((reference - decoded) ** 2) / np.mean(reference**2))
+
+
+@pytest.mark.parametrize(("low", "high"), [("C8", "C9"), ("C10", "C11")])
+def test_lossy_codecs_change_speech_and_a_lower_bitrate_changes_it_more(
+    low: str, high: str, request: pytest.FixtureRequest
+) -> None:
+    clips = speech_clips(request, 16_000, seconds=2.0)
+    errors = {}
+    for name in (low, high):
+        codec = load_codec(name)
+        outputs = codec.resynthesize(clips)
+        assert [len(o) for o in outputs] == [len(c) for c in clips]
+        assert all(o.dtype == np.float32 and np.isfinite(o).all() for o in outputs)
+        np.testing.assert_array_equal(codec.resynthesize(clips)[0], outputs[0])  # deterministic
+        errors[name] = _error(clips[0], outputs[0])
+        assert codec.provenance["weights"] == "none"
+    assert 0 < errors[high] < errors[low] < 1  # real artefacts, yet still the same speech
+
+
+def test_identity_returns_its_input(request: pytest.FixtureRequest) -> None:
+    clips = speech_clips(request, 16_000, seconds=0.5)
+    codec = load_codec("identity")
+    for clip, out in zip(clips, codec.resynthesize(clips), strict=True):
+        np.testing.assert_array_equal(out, clip)
+    assert codec.provenance["family"] == "identity"

@@ -1,0 +1,70 @@
+"""The plugin route, through a real entry point: a distribution's metadata on sys.path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from codecs_audio import speech_clips
+
+from builder.codecs import ENTRY_POINT_GROUP, CodecError, installed_plugins, load_codec
+
+TESTS = Path(__file__).parent
+
+
+def install_plugin(site: Path, entry_points: dict[str, str], name: str = "tiny-codecs") -> None:
+    """Write the .dist-info a `pip install` of a plugin package would leave behind."""
+    info = site / f"{name.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    lines = "".join(f"{family} = {target}\n" for family, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(TESTS))  # where codecs_plugin_example lives
+    return tmp_path
+
+
+def test_a_registered_plugin_runs_its_condition(site: Path, request: pytest.FixtureRequest) -> None:
+    install_plugin(site, {"soundstream": "codecs_plugin_example:make_codec"})
+    assert "soundstream" in installed_plugins()
+    codec = load_codec("C1", weights="random", seed=5)
+    clips = speech_clips(request, codec.sample_rate, seconds=1.0)
+    outputs = codec.resynthesize(clips)
+    assert [len(o) for o in outputs] == [len(c) for c in clips]
+    assert all(o.dtype == np.float32 and np.isfinite(o).all() for o in outputs)
+    assert not np.allclose(outputs[0], clips[0], atol=1e-3)
+    again = load_codec("C1", weights="random", seed=5).resynthesize(clips)
+    np.testing.assert_array_equal(again[0], outputs[0])
+    record = codec.provenance
+    assert record["plugin"] == "tiny-codecs==0.1"
+    assert record["entry_point"] == "soundstream = codecs_plugin_example:make_codec"
+    assert record["weights"] == "random" and record["condition"] == "C1"
+
+
+def test_a_plugin_loads_its_own_checkpoint(site: Path, request: pytest.FixtureRequest) -> None:
+    install_plugin(site, {"audiodec": "codecs_plugin_example:make_codec"})
+    trained = load_codec("C5", weights="random", seed=1)
+    torch.save(trained.model.state_dict(), site / "audiodec.pt")
+    loaded = load_codec("C5", checkpoint=str(site / "audiodec.pt"), seed=2)
+    assert loaded.provenance["weights_sha256"] == trained.provenance["weights_sha256"]
+    assert loaded.provenance["checkpoint"] == str(site / "audiodec.pt")
+    clips = speech_clips(request, 24_000, seconds=0.5)
+    np.testing.assert_array_equal(loaded.resynthesize(clips)[0], trained.resynthesize(clips)[0])
+
+
+def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
+    (site / "broken_plugin.py").write_text("import not_a_real_dependency\n")
+    (site / "wrong_plugin.py").write_text("def make_codec(*args):\n    return object()\n")
+    install_plugin(
+        site, {"academicodec": "broken_plugin:make_codec", "funcodec": "wrong_plugin:make_codec"}
+    )
+    with pytest.raises(CodecError, match="academicodec plugin 'broken_plugin:make_codec' failed"):
+        load_codec("C6", weights="random")
+    with pytest.raises(CodecError, match="funcodec plugin returned object, which lacks"):
+        load_codec("C3", weights="random")
