@@ -124,7 +124,7 @@ class PublishPlan:
     def to_send(self) -> list[FilePlan]:
         return [f for f in self.files if f.action != "skip"]
 
-    def describe(self, private: bool, skipped: bool = True) -> Iterator[str]:
+    def describe(self, private: bool, show_skipped: bool = True) -> Iterator[str]:
         """The plan as lines for a person: repo, branch, then each file (or each one to send)."""
         yield f"hub:    {self.endpoint}"
         if self.repo_exists is None:
@@ -137,7 +137,7 @@ class PublishPlan:
             created = "exists" if self.branch_exists else f"will be created from {DEFAULT_BRANCH}"
             yield f"branch: {self.revision} {created}"
         width = max((len(format_size(f.size)) for f in self.files), default=0)
-        for f in self.files if skipped else self.to_send:
+        for f in self.files if show_skipped else self.to_send:
             yield f"  {f.action:<6}  {format_size(f.size):>{width}}  {f.path}"
         sent = self.to_send
         skipped = [f for f in self.files if f.action == "skip"]
@@ -198,23 +198,21 @@ def plan_publish(
 
     plan = PublishPlan(repo_id, revision, api.endpoint, repo_exists=True, branch_exists=True)
     remote: dict[str, Any] = {}
+
+    def remote_files(branch: str) -> dict[str, Any]:
+        tree = api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=branch, recursive=True)
+        return {entry.path: entry for entry in tree if isinstance(entry, RepoFile)}
+
     try:
         try:
-            tree = api.list_repo_tree(
-                repo_id, repo_type=REPO_TYPE, revision=revision, recursive=True
-            )
-            remote = {e.path: e for e in tree if isinstance(e, RepoFile)}
+            remote = remote_files(revision)
         except RevisionNotFoundError:
-            plan.branch_exists = False
-            tree = api.list_repo_tree(repo_id, repo_type=REPO_TYPE, recursive=True)
-            remote = {e.path: e for e in tree if isinstance(e, RepoFile)}
+            plan.branch_exists = False  # it will start from main: compare with main
+            remote = remote_files(DEFAULT_BRANCH)
     except RepositoryNotFoundError:
         plan.repo_exists = plan.branch_exists = False
-    except Exception as error:
-        auth = _auth_problem(error, repo_id)
-        if auth is not None:
-            raise auth from None
-        if not offline_ok or not isinstance(error, (OfflineModeIsEnabled, *_transport_errors())):
+    except (OfflineModeIsEnabled, *_transport_errors()) as error:
+        if not offline_ok:
             raise
         plan.repo_exists = plan.branch_exists = None
         plan.note = f"{type(error).__name__}; every file is listed as upload"
@@ -274,19 +272,20 @@ def publish(
         )
     api = HfApi(endpoint=endpoint)
     echo(f"{root} is valid: {len(local_files(root))} files")
-    plan = plan_publish(api, root, repo_id, branch, offline_ok=dry_run)
+    with _hub_errors(repo_id, api.endpoint):
+        plan = plan_publish(api, root, repo_id, branch, offline_ok=dry_run)
     if dry_run:
         echo("dry run: nothing is created or uploaded")
         for line in plan.describe(private):
             echo(line)
         return plan
 
-    with _hub_errors(repo_id, plan):
+    with _hub_errors(repo_id, api.endpoint):
         if not plan.repo_exists:
             api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         if not plan.branch_exists and branch != DEFAULT_BRANCH:
             api.create_branch(repo_id, repo_type=REPO_TYPE, branch=branch, exist_ok=True)
-        for line in plan.describe(private, skipped=False):
+        for line in plan.describe(private, show_skipped=False):
             echo(line)
         message = commit_message or f"Publish {root.resolve().name} with codecfake"
         shards = [f.path for f in plan.to_send if f.path != CARD]
@@ -355,7 +354,7 @@ def _auth_problem(error: Exception, repo_id: str) -> PublishError | None:
 
 
 @contextmanager
-def _hub_errors(repo_id: str, plan: PublishPlan) -> Iterator[None]:
+def _hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     """Turn the Hub's refusals and lost connections into messages that say what to do."""
     from huggingface_hub.errors import RepositoryNotFoundError
 
@@ -369,7 +368,7 @@ def _hub_errors(repo_id: str, plan: PublishPlan) -> Iterator[None]:
         ) from None
     except _transport_errors() as error:
         raise PublishError(
-            f"lost the connection to {plan.endpoint} ({type(error).__name__}). Files committed "
+            f"lost the connection to {endpoint} ({type(error).__name__}). Files committed "
             "before the cut stay on the Hub: rerun the same command to send only the rest."
         ) from None
     except Exception as error:

@@ -37,6 +37,7 @@ def test_first_publish_sends_every_file_once_shards_before_card(
     assert len(hub.create_calls) == 1 and list(hub.repos) == [("dataset", REPO)]
     assert hub.commits[-1].files.keys() == {"README.md"}  # the card lands after its shards
     assert "README.md" not in hub.sent_paths(hub.commits[:-1])
+    assert not any("xet" in path for _, path in hub.requests)  # inline "regular" uploads only
 
     commits = len(hub.commits)
     assert publish(dataset_folder, hub) == 0  # nothing changed: nothing sent, no repo call
