@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.codecs.base import CodecSpec
+from builder.codecs import CodecSpec, release_condition
 from builder.provenance import PROVENANCE_FILE, dumps, iter_records, write_jsonl
 from builder.release import write_conditions_file, write_label_files
-from builder.synthesize import STATE_DIR, condition_of
+from builder.synthesize import STATE_DIR
 from codecfake import CONDITIONS, CodecfakeError
 
 EPILOG = """\
@@ -86,7 +86,7 @@ def merge_release(release_dir: Path) -> MergeSummary:
         for r in present
         if r["codec"] and r["condition"] not in CONDITIONS
     }
-    write_conditions_file(release, {n: condition_of(n, CodecSpec(**s)) for n, s in specs.items()})
+    write_conditions_file(release, {n: release_condition(CodecSpec(**s)) for n, s in specs.items()})
     write_jsonl(release / PROVENANCE_FILE, present)
     report = release / FAILURES_FILE
     if failures:

@@ -31,15 +31,7 @@ from builder.sources.manifest import Utterance
 from builder.sources.vctk import MICROPHONES, prepare_vctk
 from builder.splits import SplitPlan, plan_from_labels, seeded_plan, split_counts
 from builder.work import Output, make_batches, plan_outputs, shard_batches
-from codecfake import (
-    CODEC_CONDITIONS,
-    CONDITIONS,
-    SAMPLING_RATE,
-    CodecfakeError,
-    Condition,
-    user_condition,
-    utterance_language,
-)
+from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
 
 EPILOG = """\
 examples:
@@ -76,6 +68,7 @@ class Settings:
     out: Path
     corpora: Mapping[str, Path]  # language -> corpus root
     conditions: tuple[str, ...] = CODEC_CONDITIONS
+    definitions: tuple[str, ...] = ()  # new conditions, e.g. "C8=mimi:kyutai/mimi@q8"
     weights: str = "pretrained"
     checkpoints: Mapping[str, str] = field(default_factory=dict)
     splits_from: Path | None = None
@@ -152,20 +145,6 @@ def read_source(root: Path, utterance: Utterance, corpus: str) -> Source:
     return Source(utterance, corpus, hashlib.sha256(data).hexdigest(), mono, rate)
 
 
-def condition_of(name: str, spec: Any) -> Condition:
-    """The built-in condition, or a new one (C8+) described by its codec spec."""
-    if name in CONDITIONS:
-        return CONDITIONS[name]
-    return user_condition(
-        name,
-        spec.family,
-        sample_rate=spec.sample_rate,
-        bitrate_kbps=spec.bitrate_kbps,
-        quantizers=spec.quantizers,
-        description=f"{spec.family} ({spec.checkpoint or 'default checkpoint'})",
-    )
-
-
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -176,9 +155,18 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def requested_conditions(settings: Settings) -> tuple[str, ...]:
+    """``--conditions``, then the conditions ``--codec`` defines (registered here)."""
+    from builder.codecs import parse_codec_definition
+
+    defined = [parse_codec_definition(text).condition for text in settings.definitions]
+    return tuple(dict.fromkeys([*settings.conditions, *defined]))
+
+
 def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> dict[str, Any]:
     """Every requested codec, loaded before any work so a missing plugin fails at once."""
-    unused = sorted(set(settings.checkpoints) - set(settings.conditions))
+    names = requested_conditions(settings)
+    unused = sorted(set(settings.checkpoints) - set(names))
     if unused:
         raise CodecfakeError(f"--checkpoint given for {', '.join(unused)}, not in --conditions")
     if load is None:
@@ -191,7 +179,7 @@ def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> di
             device=device,
             seed=settings.seed,
         )
-        for name in settings.conditions
+        for name in names
     }
 
 
@@ -323,12 +311,13 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     """Make this shard's files. Safe to rerun: finished files are skipped, the rest redone."""
     from tqdm import tqdm
 
-    started = time.perf_counter()
+    from builder.codecs import release_condition
+
     out = settings.out
     check_settings_file(out, settings.fingerprint())
     device = resolve_device(settings.device)
     codecs = load_codecs(settings, device, load)
-    conditions = [condition_of(name, codec.spec) for name, codec in codecs.items()]
+    conditions = [release_condition(codec.spec) for codec in codecs.values()]
     listed = list_corpora(settings)
     languages = {u: record.language for u, (_, _, record) in listed.items()}
     plan, missing = make_plan(settings, languages)
@@ -347,6 +336,7 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     todo = [o.file for b in batches for u in b for o in outputs[u] if not log.finished(out, o.file)]
     summary.finished_before = sum(len(outputs[u]) for b in batches for u in b) - len(todo)
     pending = set(todo)
+    started = time.perf_counter()
     try:
         with tqdm(total=len(todo), unit="clip", desc=f"synthesize {index}/{count}") as bar:
             for batch in batches:
@@ -408,13 +398,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def parse_checkpoint(text: str) -> tuple[str, str]:
-    condition, sep, checkpoint = text.partition("=")
-    if not sep or not condition or not checkpoint:
-        raise argparse.ArgumentTypeError(f"expected COND=PATH_OR_HUB_ID, got {text!r}")
-    return condition, checkpoint
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     corpora = parser.add_argument_group("source corpora (either may be left out)")
     corpora.add_argument("--vctk", type=Path, metavar="DIR", help="VCTK 0.92 or 0.80 root")
@@ -426,7 +409,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--conditions",
         default=",".join(CODEC_CONDITIONS),
-        help="comma-separated conditions (default: C1..C7; also C3-1.., C4-1.., C8+)",
+        help="comma-separated conditions (default: C1..C7; also C3-1 .. C4-3)",
+    )
+    parser.add_argument(
+        "--codec",
+        action="append",
+        default=[],
+        metavar="NAME=FAMILY[:CHECKPOINT][@SETTING,...]",
+        help="add a new condition (C8 and up), e.g. C8=mimi:kyutai/mimi@q8 or C9=opus@12kbps",
     )
     parser.add_argument(
         "--codec-weights",
@@ -436,7 +426,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint",
-        type=parse_checkpoint,
         action="append",
         default=[],
         metavar="COND=PATH_OR_HUB_ID",
@@ -461,13 +450,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    from builder.codecs import parse_checkpoint_overrides, parse_codec_definition
+
+    for definition in args.codec:  # before the overrides, which may name a new condition
+        parse_codec_definition(definition)
     corpora = {lang: d for lang, d in (("en", args.vctk), ("zh", args.aishell3)) if d is not None}
     return Settings(
         out=args.out,
         corpora=corpora,
         conditions=tuple(c.strip() for c in args.conditions.split(",") if c.strip()),
+        definitions=tuple(args.codec),
         weights=args.codec_weights,
-        checkpoints=dict(args.checkpoint),
+        checkpoints=parse_checkpoint_overrides(args.checkpoint),
         splits_from=args.splits_from,
         seed=args.seed,
         device=args.device,

@@ -1,7 +1,10 @@
-"""End to end: small VCTK + AISHELL-3 trees -> ``synthesize`` -> a release in the official layout.
+"""End to end: small VCTK + AISHELL-3 trees -> ``codecfake synthesize`` -> release -> dataset.
 
-The codec here is a real weight-free one (8-bit mu-law at each condition's own rate), so the
-pipeline's resampling, batching, writing and bookkeeping are what is under test.
+Everything runs through the command line and real codec backends with random weights. The main
+release uses the fast ones: a tiny neural codec installed through the real plugin route as
+SoundStream (C1, whose fakes follow their utterance's split) and FunCodec (C3-1, test only), and
+new conditions defined on the spot (C8 identity, C9 Opus) that cover every utterance. One slow
+test runs every backend this machine has (EnCodec, DAC, Mimi, ...).
 """
 
 from __future__ import annotations
@@ -9,264 +12,286 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
-from builder_corpora import load_mulaw, make_aishell3, make_vctk_092
+from builder_corpora import make_aishell3, make_vctk_092
+from test_codecs_plugins import install_plugin
 
 import codecfake
-from builder.merge import merge_release
-from builder.synthesize import Settings, run_shard
-from codecfake import CodecfakeError, parse_file_name, read_label_file
+from codecfake import parse_file_name, read_label_file
+from codecfake_cli import main
 
-CONDITIONS = ("C1", "C4", "C7", "C3-1", "C8")
+CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
+FAST_CODECS = ["--conditions", "C8", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
+LABEL_FILES = {"train.txt", "dev.txt", "C1.txt", "C3-1.txt", "C8.txt", "C9.txt"}
 TESTS = Path(__file__).parent
+PLUGIN = "codecs_plugin_example:make_codec"  # a tiny RVQ codec, as a user's plugin would be
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """SoundStream, FunCodec, AudioDec and AcademiCodec served by an installed example plugin."""
+    site = tmp_path_factory.mktemp("site-packages")
+    families = ("soundstream", "funcodec", "audiodec", "academicodec")
+    install_plugin(site, dict.fromkeys(families, PLUGIN))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(site))
+        patch.syspath_prepend(str(TESTS))
+        yield site
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry() -> Iterator[None]:
+    """``--codec`` registers conditions in-process; each test starts and ends without them."""
+    from builder.codecs import unregister_condition
+
+    added = [f"C{k}" for k in range(8, 13)]
+    for name in added:
+        unregister_condition(name)
+    yield
+    for name in added:
+        unregister_condition(name)
 
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory, vctk_samples: Path) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("corpora")
     return {
-        "en": make_vctk_092(root / "VCTK-Corpus-0.92", vctk_samples, mic2_missing=["p225_002"]),
-        "zh": make_aishell3(root / "data_aishell3"),
+        "--vctk": make_vctk_092(root / "VCTK-Corpus-0.92", vctk_samples, mic2_missing=["p225_002"]),
+        "--aishell3": make_aishell3(root / "data_aishell3"),
     }
 
 
-def build(out: Path, corpora: dict[str, Path], **options) -> Path:
-    settings = Settings(
-        out=out, corpora=corpora, conditions=CONDITIONS, weights="random", **options
+def synthesize(out: Path, corpora: dict[str, Path], *options: str) -> int:
+    arguments = [str(a) for pair in corpora.items() for a in pair]
+    return main(
+        ["synthesize", *arguments, "--out", str(out), "--codec-weights", "random", *options]
     )
-    run_shard(settings, load=load_mulaw)
-    if settings.shard[1] == 1:
-        merge_release(out)
-    return out
 
 
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def label_rows(release: Path) -> dict[str, list[codecfake.LabelRow]]:
+    return {p.name: read_label_file(p) for p in (release / "label").glob("*.txt")}
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory, corpora: dict[str, Path]) -> Path:
-    return build(tmp_path_factory.mktemp("release") / "Codecfake", corpora)
+    out = tmp_path_factory.mktemp("release") / "Codecfake"
+    assert synthesize(out, corpora, *CODECS) == 0
+    return out
 
 
 def test_layout_names_labels_and_pairing(release: Path) -> None:
-    labels = {p.name for p in (release / "label").glob("*.txt")}
-    assert labels == {"train.txt", "dev.txt", "C1.txt", "C4.txt", "C7.txt", "C3-1.txt", "C8.txt"}
-    rows = {name: read_label_file(release / "label" / name) for name in labels}
+    rows = label_rows(release)
+    assert set(rows) == LABEL_FILES
     reals = {
         name: {parse_file_name(r.file).utterance for r in rs if r.label == "real"}
         for name, rs in rows.items()
     }
-    every = set().union(*reals.values())
-    assert len(every) == 22  # 12 VCTK + 10 AISHELL-3 utterances, each real in one split
-    assert reals["train.txt"].isdisjoint(reals["dev.txt"])
-    test_reals = reals["C1.txt"]
-    assert all(reals[f"{c}.txt"] == test_reals for c in ("C4", "C7", "C3-1", "C8"))
-    assert every == reals["train.txt"] | reals["dev.txt"] | test_reals
-
-    def fakes(name: str, prefix: str) -> set[str]:
-        found = set()
-        for row in rows[name]:
-            if row.label == "fake":
-                assert row.file.startswith(prefix)
-                found.add(parse_file_name(row.file).utterance)
-        return found
-
-    for split_file, split_reals in (
-        ("train.txt", reals["train.txt"]),
-        ("dev.txt", reals["dev.txt"]),
-    ):
-        assert fakes(split_file, "F0") == split_reals  # C1 and C4 fakes pair with each real
-        by_prefix = {r.file[:4] for r in rows[split_file] if r.label == "fake"}
-        assert by_prefix == {"F01_", "F04_"}
-    assert fakes("C1.txt", "F01_") == test_reals
-    assert fakes("C3-1.txt", "C3-1_") == test_reals
-    assert fakes("C7.txt", "F07_") == every  # C7 resynthesises every utterance into its test set
-    assert fakes("C8.txt", "F08_") == every  # so does a new codec
+    fakes = {
+        name: {parse_file_name(r.file).utterance for r in rs if r.label == "fake"}
+        for name, rs in rows.items()
+    }
+    every = reals["train.txt"] | reals["dev.txt"] | reals["C1.txt"]
+    assert len(every) == 22  # 12 VCTK + 10 AISHELL-3 utterances, each real in exactly one split
+    assert len(reals["train.txt"]) + len(reals["dev.txt"]) + len(reals["C1.txt"]) == 22
+    assert all(reals[f"{c}.txt"] == reals["C1.txt"] for c in ("C3-1", "C8", "C9"))
+    assert fakes["train.txt"] == reals["train.txt"]  # each C1 fake pairs with its real
+    assert fakes["dev.txt"] == reals["dev.txt"]
+    assert fakes["C1.txt"] == fakes["C3-1.txt"] == reals["C1.txt"]
+    assert fakes["C8.txt"] == fakes["C9.txt"] == every  # new codecs take every utterance
+    prefixes = {
+        name: {r.file.split("_")[0] for r in rs if r.label == "fake"} for name, rs in rows.items()
+    }
+    assert prefixes == {"train.txt": {"F01"}, "dev.txt": {"F01"}, "C1.txt": {"F01"},
+                        "C3-1.txt": {"C3-1"}, "C8.txt": {"F08"}, "C9.txt": {"F09"}}  # fmt: skip
     assert {r.idx for r in rows["C3-1.txt"] if r.label == "fake"} == {"3"}
-    for name, label_rows in rows.items():
-        folder = {"train.txt": "train", "dev.txt": "dev"}.get(name, f"test/{name[:-4]}")
-        for row in label_rows:
-            assert (release / folder / row.file).is_file(), f"{name}: {row.file} missing"
-    english = {u for u in every if parse_file_name(u).language == "en"}
-    assert "p315_001" in english  # no transcript, audio kept
+    assert {r.idx for r in rows["C9.txt"] if r.label == "fake"} == {"9"}
+    assert "p315_001" in every  # no transcript, audio kept
 
 
-def test_every_clip_is_16_bit_wav_at_one_rate(release: Path) -> None:
+def test_counts_and_one_file_per_row(release: Path) -> None:
+    """Seeded 80/10/10 on 12 English + 10 Mandarin utterances gives 10/1/1 and 8/1/1."""
+    counts = {name: len(rs) for name, rs in label_rows(release).items()}
+    assert counts == {"train.txt": 36, "dev.txt": 4, "C1.txt": 4, "C3-1.txt": 4,
+                      "C8.txt": 24, "C9.txt": 24}  # fmt: skip
     clips = sorted(release.rglob("*.wav"))
-    rows = sum(len(read_label_file(p)) for p in (release / "label").glob("*.txt"))
-    assert len(clips) == rows == 120  # one file per label row, nothing unlisted
+    assert len(clips) == sum(counts.values())
     for clip in clips:
         info = soundfile.info(clip)
         assert (info.format, info.subtype, info.samplerate, info.channels) == (
-            "WAV",
-            "PCM_16",
-            16_000,
-            1,
-        )
+            "WAV", "PCM_16", 16_000, 1,
+        )  # fmt: skip
+    assert not list(release.rglob(".*.tmp")) and not (release / ".synthesize").exists()
 
 
-def test_counts(release: Path) -> None:
-    """Seeded 80/10/10 on 12 English + 10 Mandarin utterances gives 10/1/1 and 8/1/1."""
-    count = {p.name: len(read_label_file(p)) for p in (release / "label").glob("*.txt")}
-    # train: 18 reals + 2 x 18 fakes; dev: 2 + 2 x 2; test sets: 2 reals + fakes
-    assert count == {"train.txt": 54, "dev.txt": 6, "C1.txt": 4, "C4.txt": 4, "C3-1.txt": 4,
-                     "C7.txt": 24, "C8.txt": 24}  # fmt: skip
-
-
-def test_fakes_are_codec_output_of_their_real(release: Path) -> None:
-    import numpy as np
-
-    real, _ = soundfile.read(release / "test/C7/p318_002.wav")
-    fake, _ = soundfile.read(release / "test/C7/F07_p318_002.wav")
-    assert not np.array_equal(real, fake)
-    assert abs(len(real) - len(fake)) <= 2  # round trip through 44.1 kHz
-    n = min(len(real), len(fake))
-    assert np.corrcoef(real[:n], fake[:n])[0, 1] > 0.95
+def test_fakes_are_their_real_through_the_codec(release: Path) -> None:
+    [real_row] = [r for r in read_label_file(release / "label/C8.txt") if r.label == "real"][:1]
+    utterance = parse_file_name(real_row.file).utterance
+    real = (release / "test/C8" / real_row.file).read_bytes()
+    assert (release / f"test/C8/F08_{utterance}.wav").read_bytes() == real  # identity codec
+    clean, _ = soundfile.read(release / "test/C9" / real_row.file)
+    opus, _ = soundfile.read(release / f"test/C9/F09_{utterance}.wav")
+    assert len(opus) == len(clean) and not np.array_equal(opus, clean)
+    assert np.corrcoef(clean, opus)[0, 1] > 0.5
+    for folder in ("test/C1", "test/C3-1", "test/C9"):  # the same real clip in every test set
+        assert (release / folder / real_row.file).read_bytes() == real
 
 
 def test_provenance_names_sources_codecs_and_hashes(
     release: Path, corpora: dict[str, Path]
 ) -> None:
-    records = [json.loads(line) for line in (release / "provenance.jsonl").read_text().splitlines()]
-    on_disk = {p.relative_to(release).as_posix() for p in release.rglob("*.wav")}
-    assert {r["file"] for r in records} == on_disk
     text = (release / "provenance.jsonl").read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["file"] for r in records] == sorted(
+        p.relative_to(release).as_posix() for p in release.rglob("*.wav")
+    )
     for root in corpora.values():
         assert str(root) not in text  # never an absolute path
+    roots = {"VCTK": corpora["--vctk"], "AISHELL-3": corpora["--aishell3"]}
     for record in records:
         output = (release / record["file"]).read_bytes()
         assert record["sha256"] == hashlib.sha256(output).hexdigest()
-        corpus = corpora["en" if record["source"]["corpus"] == "VCTK" else "zh"]
-        source = (corpus / record["source"]["path"]).read_bytes()
+        source = (roots[record["source"]["corpus"]] / record["source"]["path"]).read_bytes()
         assert record["source"]["sha256"] == hashlib.sha256(source).hexdigest()
         assert record["versions"]["codecfake"] == codecfake.__version__
         if record["label"] == "fake":
             assert record["codec"]["condition"] == record["condition"]
             assert record["weights"] == "random"
-            assert "checkpoint" in record
+            assert record["checkpoint"]["condition"] == record["condition"]
         else:
-            assert record["codec"] is None
-    vctk = [r for r in records if r["source"]["corpus"] == "VCTK" and r["utterance"] == "p225_001"]
-    assert {r["source"]["path"] for r in vctk} == {"wav48_silence_trimmed/p225/p225_001_mic1.flac"}
+            assert record["codec"] is record["checkpoint"] is None
+    sources = {r["source"]["path"] for r in records if r["utterance"] == "p225_001"}
+    assert sources == {"wav48_silence_trimmed/p225/p225_001_mic1.flac"}
 
 
 def test_new_conditions_are_declared_for_prepare(release: Path) -> None:
     conditions = codecfake.release_conditions(release)
-    assert conditions["C8"].prefix == "F08_"
-    assert conditions["C8"].label_idx == "8"
+    assert (conditions["C8"].prefix, conditions["C9"].label_idx) == ("F08_", "9")
     declared = json.loads((release / "label" / codecfake.CONDITIONS_FILE).read_text())
-    assert [c["name"] for c in declared] == ["C8"]
+    assert [c["name"] for c in declared] == ["C8", "C9"]
+
+
+def test_prepare_and_load_dataset(release: Path, tmp_path: Path) -> None:
+    import datasets
+
+    folder = tmp_path / "codecfake-rebuilt"
+    assert main(["prepare", str(release), str(folder)]) == 0
+    c1 = datasets.load_dataset(str(folder), "C1").cast_column("audio", datasets.Audio(decode=False))
+    assert {s: len(c1[s]) for s in c1} == {"train": 36, "validation": 4, "test": 4}
+    train = c1["train"]
+    assert sorted(train["label"]) == [0] * 18 + [1] * 18
+    fakes = [r for r in train if r["label"] == 1]
+    reals = {r["utterance"] for r in train if r["label"] == 0}
+    assert {r["utterance"] for r in fakes} == reals
+    assert {(r["condition"], r["codec"]) for r in fakes} == {("C1", "SoundStream")}
+    row = fakes[0]
+    assert row["audio"]["bytes"] == (release / "train" / row["file"]).read_bytes()
+    c9 = datasets.load_dataset(str(folder), "C9", split="test")
+    assert len(c9) == 2 + 22
+    assert set(c9["language"]) == {"en", "zh"}
+    assert (release / "provenance.jsonl").read_bytes() in {
+        p.read_bytes() for p in folder.rglob("provenance.jsonl")
+    }
 
 
 def test_sharded_then_merged_equals_single_run(
     tmp_path: Path, corpora: dict[str, Path], release: Path
 ) -> None:
     out = tmp_path / "sharded"
-    for index in (2, 0, 1):  # any order
-        build(out, corpora, shard=(index, 3))
-    with pytest.raises(CodecfakeError, match="not finished"):
-        (out / ".synthesize" / "shard-1-of-3.done").rename(out / ".synthesize" / "held")
-        merge_release(out)
-    (out / ".synthesize" / "held").rename(out / ".synthesize" / "shard-1-of-3.done")
-    merge_release(out)
+    for index in (2, 0):  # any order
+        assert synthesize(out, corpora, *CODECS, "--shard", f"{index}/3") == 0
+    assert main(["merge-shards", str(out)]) == 2  # shard 1/3 has not run yet
+    assert synthesize(out, corpora, *CODECS, "--shard", "1/3") == 0
+    assert main(["merge-shards", str(out)]) == 0
     assert tree(out) == tree(release)
-
-
-KILLABLE_RUN = """
-import sys, time
-sys.path.insert(0, {tests!r})
-from pathlib import Path
-from builder_corpora import MuLawCodec
-from builder.merge import merge_release
-from builder.synthesize import Settings, run_shard
-
-class SlowMuLaw(MuLawCodec):
-    def resynthesize(self, waveforms):
-        time.sleep(0.02)  # leaves room to kill the run between and inside batches
-        return super().resynthesize(waveforms)
-
-settings = Settings(out=Path({out!r}), corpora={corpora!r}, conditions={conditions!r},
-                    weights="random", batch_size=2)
-run_shard(settings, load=lambda name, **_: SlowMuLaw(name))
-merge_release(settings.out)
-"""
 
 
 @pytest.mark.slow
 def test_killed_runs_resume_to_the_clean_tree(tmp_path: Path, corpora: dict[str, Path]) -> None:
-    clean = build(tmp_path / "clean", corpora, batch_size=2)
+    """SIGKILL a real ``codecfake synthesize`` process at several points, rerun, compare bytes."""
+    options = [*FAST_CODECS, "--batch-size", "2"]
+    clean = tmp_path / "clean"
+    assert synthesize(clean, corpora, *options) == 0
     out = tmp_path / "killed"
-    script = KILLABLE_RUN.format(
-        tests=str(TESTS),
-        out=str(out),
-        corpora={k: str(v) for k, v in corpora.items()},
-        conditions=CONDITIONS,
-    )
+    command = [sys.executable, "-m", "codecfake_cli", "synthesize", "--out", str(out)]
+    command += [str(a) for pair in corpora.items() for a in pair]
+    command += ["--codec-weights", "random", *options]
     log = out / ".synthesize" / "shard-0-of-1.log.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
-    for lines_before_kill in (3, 40, 90):
-        process = subprocess.Popen(
-            [sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    for lines_before_kill in (1, 15, 35):  # of 48 files
+        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             if log.is_file() and log.read_bytes().count(b"\n") >= lines_before_kill:
                 break
             time.sleep(0.002)
         process.send_signal(signal.SIGKILL)
-        assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+        assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
     assert tree(out) != tree(clean)
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     assert tree(out) == tree(clean)
 
 
-def test_rerun_of_a_finished_release_changes_nothing(
-    tmp_path: Path, corpora: dict[str, Path]
-) -> None:
-    out = build(tmp_path / "twice", corpora)
+def test_rerun_makes_lost_files_again_identically(tmp_path: Path, corpora: dict[str, Path]) -> None:
+    out = tmp_path / "twice"
+    assert synthesize(out, corpora, *FAST_CODECS) == 0
     first = tree(out)
-    (out / "train" / "p225_001.wav").unlink()  # lost after the fact: made again, identically
-    build(out, corpora)
+    (out / "test/C9/F09_p225_001.wav").unlink()
+    (out / "provenance.jsonl").write_bytes(
+        b"".join(first["provenance.jsonl"].splitlines(True)[:-3])
+    )
+    assert synthesize(out, corpora, *FAST_CODECS) == 0
     assert tree(out) == first
 
 
-def test_changed_settings_refuse_to_resume(tmp_path: Path, corpora: dict[str, Path]) -> None:
-    out = build(tmp_path / "seeded", corpora)
-    with pytest.raises(CodecfakeError, match="seed was 0, now 1"):
-        build(out, corpora, seed=1)
+def test_changed_settings_refuse_to_resume(
+    tmp_path: Path, corpora: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "seeded"
+    assert synthesize(out, corpora, *FAST_CODECS) == 0
+    assert synthesize(out, corpora, *FAST_CODECS, "--seed", "1") == 2
+    assert "seed was 0, now 1" in capsys.readouterr().err
 
 
-def test_bad_sources_are_reported_not_dropped(tmp_path: Path, corpora: dict[str, Path]) -> None:
-    import shutil
-
-    broken = {k: tmp_path / "corpora" / k for k in corpora}
-    for key, root in corpora.items():
-        shutil.copytree(root, broken[key])
-    (broken["en"] / "wav48_silence_trimmed/p295/p295_001_mic1.flac").write_bytes(b"fLaC broken")
-    empty = broken["zh"] / "train/wav/SSB0009/SSB00090003.wav"
-    soundfile.write(empty, [], 44_100, subtype="PCM_16")
-    out = build(tmp_path / "release", broken)
+def test_bad_sources_are_reported_not_dropped(
+    tmp_path: Path, corpora: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = {flag: tmp_path / "corpora" / root.name for flag, root in corpora.items()}
+    for flag, root in corpora.items():
+        shutil.copytree(root, broken[flag])
+    bad = "wav48_silence_trimmed/p295/p295_001_mic1.flac"
+    (broken["--vctk"] / bad).write_bytes(b"fLaC broken")
+    empty = "train/wav/SSB0009/SSB00090003.wav"
+    soundfile.write(broken["--aishell3"] / empty, np.zeros(0), 44_100, subtype="PCM_16")
+    out = tmp_path / "release"
+    assert synthesize(out, broken, *FAST_CODECS) == 0
+    assert "2 failures" in capsys.readouterr().out
     failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
     assert {(f["utterance"], f["source"]) for f in failures} == {
-        ("p295_001", "wav48_silence_trimmed/p295/p295_001_mic1.flac"),
-        ("SSB00090003", "train/wav/SSB0009/SSB00090003.wav"),
+        ("p295_001", bad),
+        ("SSB00090003", empty),
     }
     assert any("empty audio" in f["error"] for f in failures)
     listed = "".join(p.read_text() for p in (out / "label").glob("*.txt"))
-    assert "p295_001" not in listed and "SSB00090003" not in listed
-    assert "p295_002" in listed
-    with pytest.raises(
-        CodecfakeError, match=r"2 failures, more than --max-failures 1; see .*failures"
-    ):
-        build(tmp_path / "strict", broken, max_failures=1)
+    assert "p295_001" not in listed and "SSB00090003" not in listed and "p295_002" in listed
+    strict = tmp_path / "strict"
+    assert synthesize(strict, broken, *FAST_CODECS, "--max-failures", "1") == 2
+    assert "2 failures, more than --max-failures 1; see" in capsys.readouterr().err
 
 
 def test_official_split_is_reproduced(tmp_path: Path, corpora: dict[str, Path]) -> None:
@@ -279,24 +304,82 @@ def test_official_split_is_reproduced(tmp_path: Path, corpora: dict[str, Path]) 
     (labels / "C1.txt").write_text(
         "p351_002.wav real 0\nSSB13650060.wav real 0\np999_001.wav real 0\n"
     )
-    out = build(tmp_path / "release", corpora, splits_from=labels)
-    assert [r.file for r in read_label_file(out / "label" / "train.txt") if r.label == "real"] == [
-        "SSB00050001.wav", "p225_001.wav",
-    ]  # fmt: skip
-    assert [r.file for r in read_label_file(out / "label" / "C7.txt") if r.label == "real"] == [
-        "SSB13650060.wav", "p351_002.wav",
-    ]  # fmt: skip
+    out = tmp_path / "release"
+    assert synthesize(out, corpora, "--conditions", "C1", "--splits-from", str(labels)) == 0
+    rows = label_rows(out)
+    assert [r.file for r in rows["train.txt"] if r.label == "real"] == [
+        "SSB00050001.wav",
+        "p225_001.wav",
+    ]
+    assert [r.file for r in rows["dev.txt"] if r.label == "real"] == ["p225_002.wav"]
+    assert [r.file for r in rows["C1.txt"] if r.label == "real"] == [
+        "SSB13650060.wav",
+        "p351_002.wav",
+    ]
     failures = (out / "failures.jsonl").read_text()
     assert "p999_001" in failures and "not in the corpus" in failures
 
 
-def test_cli_reports_a_corpus_in_the_wrong_layout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--conditions", "C99"], "unknown condition 'C99'"),
+        (["--conditions", "C7", "--codec", "C12=lyra@3kbps,16khz"], "C12 needs the lyra codec"),
+        (["--conditions", "C1", "--checkpoint", "C7=x"], "--checkpoint given for C7"),
+    ],
+)
+def test_configuration_errors_stop_before_any_work(
+    tmp_path: Path, corpora: dict[str, Path], capsys: pytest.CaptureFixture[str], options, message
 ) -> None:
-    from codecfake_cli import main
+    assert synthesize(tmp_path / "out", corpora, *options) == 2
+    assert message in capsys.readouterr().err
+    assert not list((tmp_path / "out").rglob("*.wav"))
 
+
+def test_corpus_in_the_wrong_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "vctk" / "p225").mkdir(parents=True)
-    code = main(["synthesize", "--vctk", str(tmp_path / "vctk"), "--out", str(tmp_path / "out"),
-                 "--conditions", "identity", "--codec-weights", "random"])  # fmt: skip
-    assert code == 2
-    assert "not a VCTK folder" in capsys.readouterr().err
+    assert synthesize(tmp_path / "out", {"--vctk": tmp_path / "vctk"}, *FAST_CODECS) == 2
+    assert f"{tmp_path / 'vctk'}: not a VCTK folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_available_backend(
+    tmp_path: Path, vctk_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each backend this machine can run, at its real rate, into one release (random weights)."""
+    from builder.codecs import CodecError, check_loadable, parse_codec_definition
+
+    added = {"C8": "identity", "C9": "opus@12kbps", "C10": "mp3@24kbps", "C11": "mimi@q8"}
+    definitions = [f"{name}={definition}" for name, definition in added.items()]
+    for definition in definitions:
+        parse_codec_definition(definition)
+    candidates = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C3-2", "C4-1", *added]
+    available = []
+    for name in candidates:
+        try:
+            check_loadable([name])
+            available.append(name)
+        except CodecError as error:  # e.g. the speechtokenizer package is not installed
+            print(f"{name} not available here: {error}")
+    assert {"C1", "C4", "C7", "C8", "C9", "C11"} <= set(available)
+    small = {
+        "--vctk": make_vctk_092(tmp_path / "vctk", vctk_samples, count=4),
+        "--aishell3": make_aishell3(tmp_path / "aishell3", count=4),
+    }
+    out = tmp_path / "release"
+    options = ["--conditions", ",".join(available), *(f"--codec={d}" for d in definitions)]
+    assert synthesize(out, small, *options) == 0
+    records = [json.loads(line) for line in (out / "provenance.jsonl").read_text().splitlines()]
+    made: dict[str, set[str]] = {r["condition"]: set() for r in records}
+    for record in records:
+        made[record["condition"]].add(record["utterance"])
+        assert soundfile.info(out / record["file"]).samplerate == 16_000
+        if record["condition"] != "real":
+            assert record["weights"] == "random"
+    utterances = made.pop("real")
+    assert len(utterances) == 8
+    assert set(made) == set(available)
+    for name in available:
+        covers_all = name in {"C7", *added}
+        assert made[name] <= utterances and (made[name] == utterances) == covers_all, name
+    capsys.readouterr()
