@@ -1,0 +1,119 @@
+"""What ``codecfake synthesize`` costs on top of the audio work itself.
+
+The same corpus (the project's synthetic VCTK + AISHELL-3 trees, 48 and 44.1 kHz) goes, in the
+same process, through
+
+- **bare**: for every source file, ``soundfile.read``, one ``soxr`` resample to 16 kHz, and a
+  ``soundfile.write`` of 16-bit PCM for each file the pipeline makes from it (its identity fake,
+  and its real copy for test utterances): the floor any tool producing the same files pays;
+- **pipeline**: ``synthesize`` with the identity codec as condition C8, then the merge: corpus
+  listing, split plan, batching, atomic writes, hashes, the provenance log, the label files.
+
+The two alternate (bare, pipeline, bare, ...) so a warm or cold page cache favours neither; the
+median of each is reported, and the ratio is the pipeline's overhead (target: at most 1.10).
+
+    python benchmarks/bench_pipeline_overhead.py
+    python benchmarks/bench_pipeline_overhead.py --speakers 8 --utterances 20 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import soundfile  # noqa: E402
+import soxr  # noqa: E402
+
+from builder.codecs import unregister_condition  # noqa: E402
+from builder.merge import merge_release  # noqa: E402
+from builder.provenance import iter_records  # noqa: E402
+from builder.sources.synthetic import make_synthetic_corpora  # noqa: E402
+from builder.synthesize import Settings, run_shard  # noqa: E402
+
+RATE = 16_000
+
+
+def pipeline(corpora: dict[str, Path], out: Path) -> tuple[float, int]:
+    settings = Settings(
+        out=out, corpora=corpora, conditions=(), definitions=("C8=identity",), device="cpu"
+    )
+    started = time.perf_counter()
+    run_shard(settings)
+    merge_release(out)
+    seconds = time.perf_counter() - started
+    unregister_condition("C8")
+    return seconds, sum(1 for _ in out.rglob("*.wav"))
+
+
+def bare(jobs: list[tuple[Path, list[Path]]]) -> float:
+    """Read, resample and write exactly the files the pipeline made, nothing else."""
+    started = time.perf_counter()
+    for source, targets in jobs:
+        samples, rate = soundfile.read(source, dtype="float32")
+        audio = soxr.resample(samples, rate, RATE)
+        for target in targets:
+            soundfile.write(target, audio, RATE, subtype="PCM_16")
+    return time.perf_counter() - started
+
+
+def bare_jobs(
+    corpora: dict[str, Path], release: Path, target: Path
+) -> list[tuple[Path, list[Path]]]:
+    """(source file, the paths to write from it), from the pipeline's own provenance."""
+    roots = {"VCTK": corpora["en"], "AISHELL-3": corpora["zh"]}
+    by_source: dict[Path, list[Path]] = {}
+    for record in iter_records(release / "provenance.jsonl"):
+        source = roots[record["source"]["corpus"]] / record["source"]["path"]
+        out = target / record["file"]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        by_source.setdefault(source, []).append(out)
+    return sorted(by_source.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--speakers", type=int, default=6, help="speakers per language")
+    parser.add_argument("--utterances", type=int, default=12, help="utterances per speaker")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        made = make_synthetic_corpora(
+            root / "corpora",
+            speakers_per_language=args.speakers,
+            utterances_per_speaker=args.utterances,
+            engine="formant",
+        )
+        corpora = {"en": made.vctk, "zh": made.aishell3}
+        pipeline(corpora, root / "warm-up")  # imports and first-touch costs, not timed
+        jobs = bare_jobs(corpora, root / "warm-up", root / "bare")
+        audio_seconds = sum(soundfile.info(s).duration for s, _ in jobs)
+        bare_times, pipeline_times, files = [], [], 0
+        for repeat in range(args.repeats):
+            bare_times.append(bare(jobs))
+            seconds, files = pipeline(corpora, root / f"run-{repeat}")
+            pipeline_times.append(seconds)
+            shutil.rmtree(root / f"run-{repeat}")
+        bare_s, pipeline_s = statistics.median(bare_times), statistics.median(pipeline_times)
+    print(
+        f"{len(jobs)} source utterances ({audio_seconds:.0f} s of audio) -> {files} files "
+        f"of 16-bit PCM at {RATE} Hz; median of {args.repeats}"
+    )
+    print(f"{'':<10} {'seconds':>8} {'files/s':>8}")
+    print(f"{'bare':<10} {bare_s:>8.2f} {files / bare_s:>8.1f}")
+    print(f"{'pipeline':<10} {pipeline_s:>8.2f} {files / pipeline_s:>8.1f}")
+    print(f"pipeline / bare = {pipeline_s / bare_s:.3f} (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()
