@@ -42,3 +42,12 @@ def speech_clips(request: pytest.FixtureRequest, rate: int, seconds: float) -> l
         wave, native = soundfile.read(folder / name, dtype="float32")
         clips.append(soxr.resample(wave[: int(native * s)], native, rate).astype(np.float32))
     return clips
+
+
+def assert_resynthesis(clips: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+    """What every codec owes the pipeline: one float32, finite output per clip, of the clip's
+    length, and not a copy of it."""
+    assert [len(o) for o in outputs] == [len(c) for c in clips]
+    for clip, out in zip(clips, outputs, strict=True):
+        assert out.dtype == np.float32 and np.isfinite(out).all()
+        assert not np.allclose(out, clip, atol=1e-3)

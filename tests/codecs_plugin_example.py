@@ -7,14 +7,11 @@ real entry point; the README shows the same shape.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from builder.codecs.base import CodecSpec
-from builder.codecs.fingerprint import provenance, state_dict_sha256
-from builder.codecs.neural import NeuralCodec, build_seeded
+from builder.codecs.neural import NeuralCodec, build_seeded, wrap_model
 
 HOP = 8
 
@@ -42,13 +39,13 @@ def make_codec(
     model = build_seeded(TinyRVQCodec, seed)
     if weights == "pretrained":
         model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
-    record: dict[str, Any] = provenance(
+    return wrap_model(
         spec,
+        model,
+        hop=HOP,
+        forward=lambda m, audio: m(audio),
         weights=weights,
-        weights_sha256=state_dict_sha256(model.state_dict()),
         seed=seed,
+        device=device,
         backend="tiny RVQ example plugin",
-    )
-    return NeuralCodec(
-        spec, model.to(device).eval(), HOP, lambda m, audio: m(audio), device, record
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from codecs_audio import speech_clips
+from codecs_audio import assert_resynthesis, speech_clips
 
 from builder.codecs import (
     CheckpointLoadError,
@@ -39,10 +39,7 @@ def _resynthesize(condition: str, request: pytest.FixtureRequest, seed: int = 0)
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_random_weights_round_trip(condition: str, request: pytest.FixtureRequest) -> None:
     codec, clips, outputs = _resynthesize(condition, request)
-    assert [len(o) for o in outputs] == [len(c) for c in clips]
-    for clip, out in zip(clips, outputs, strict=True):
-        assert out.dtype == np.float32 and np.isfinite(out).all()
-        assert not np.allclose(out, clip, atol=1e-3)  # a codec, not a copy
+    assert_resynthesis(clips, outputs)
     again = load_codec(condition, weights="random", seed=0).resynthesize(clips)
     for first, second in zip(outputs, again, strict=True):
         np.testing.assert_array_equal(first, second)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from codecs_audio import speech_clips
+from codecs_audio import assert_resynthesis, speech_clips
 
 from builder.codecs import ENTRY_POINT_GROUP, CodecError, installed_plugins, load_codec
 
@@ -36,9 +36,7 @@ def test_a_registered_plugin_runs_its_condition(site: Path, request: pytest.Fixt
     codec = load_codec("C1", weights="random", seed=5)
     clips = speech_clips(request, codec.sample_rate, seconds=1.0)
     outputs = codec.resynthesize(clips)
-    assert [len(o) for o in outputs] == [len(c) for c in clips]
-    assert all(o.dtype == np.float32 and np.isfinite(o).all() for o in outputs)
-    assert not np.allclose(outputs[0], clips[0], atol=1e-3)
+    assert_resynthesis(clips, outputs)
     again = load_codec("C1", weights="random", seed=5).resynthesize(clips)
     np.testing.assert_array_equal(again[0], outputs[0])
     record = codec.provenance
@@ -68,3 +66,16 @@ def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
         load_codec("C6", weights="random")
     with pytest.raises(CodecError, match="funcodec plugin returned object, which lacks"):
         load_codec("C3", weights="random")
+
+
+def test_a_plugin_can_bring_a_new_family_as_a_new_condition(site: Path) -> None:
+    from builder.codecs import parse_codec_definition, release_condition, unregister_condition
+
+    install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
+    try:
+        parse_codec_definition("C8=tinyrvq@16khz,q2")
+        codec = load_codec("C8", weights="random")
+        assert codec.resynthesize([np.zeros(100, np.float32)])[0].shape == (100,)
+        assert release_condition(codec.spec).codec == "tinyrvq"
+    finally:
+        unregister_condition("C8")

@@ -17,17 +17,20 @@ from builder.codecs.plugins import checked, find_factory
 from builder.codecs.registry import get_spec, with_checkpoint
 
 WEIGHTS = ("pretrained", "random")
+SIZES = ("small", "full")
 
 _BACKENDS = {
-    "identity": "builder.codecs.identity",
+    "identity": "builder.codecs.weight_free",
     "encodec": "builder.codecs.transformers_codecs",
     "dac": "builder.codecs.transformers_codecs",
     "mimi": "builder.codecs.transformers_codecs",
     "speechtokenizer": "builder.codecs.speechtokenizer_codec",
-    "opus": "builder.codecs.lossy",
-    "mp3": "builder.codecs.lossy",
+    "opus": "builder.codecs.weight_free",
+    "mp3": "builder.codecs.weight_free",
 }
-"""Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`)."""
+"""Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`). Every
+backend's ``build`` takes the plugin factory's arguments plus ``size``; those that have no use for
+one (weight-free codecs have no weights) ignore it."""
 
 
 def load_codec(
@@ -48,6 +51,8 @@ def load_codec(
     """
     if weights not in WEIGHTS:
         raise CodecSpecError(f"weights are {' or '.join(WEIGHTS)}, not {weights!r}")
+    if size not in SIZES:
+        raise CodecSpecError(f"random weights come in sizes {' and '.join(SIZES)}, not {size!r}")
     spec = get_spec(condition)
     if weights == "pretrained":
         spec = with_checkpoint(spec, checkpoint)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from builder.codecs.base import CodecSpec
+from builder.codecs.fingerprint import package_versions, provenance, state_dict_sha256
 
 
 def resolve_device(device: str) -> str:
@@ -90,3 +91,32 @@ def build_seeded(build: Callable[[], Any], seed: int) -> Any:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build()
+
+
+def wrap_model(
+    spec: CodecSpec,
+    model: Any,
+    *,
+    hop: int,
+    forward: Callable[[Any, Any], Any],
+    weights: str,
+    seed: int,
+    device: str,
+    backend: str,
+    size: str | None = None,
+    packages: tuple[str, ...] = (),
+) -> NeuralCodec:
+    """Move ``model`` to ``device`` for inference and record its provenance: weights hash, the
+    random-weights ``size``, ``torch`` and ``packages`` versions."""
+    device = resolve_device(device)
+    model = model.to(device).eval()
+    record = provenance(
+        spec,
+        weights=weights,
+        weights_sha256=state_dict_sha256(model.state_dict()),
+        seed=seed,
+        backend=backend,
+        random_size=size if weights == "random" else None,
+        versions=package_versions("torch", *packages),
+    )
+    return NeuralCodec(spec, model, hop, forward, device, record)

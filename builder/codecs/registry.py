@@ -16,7 +16,7 @@ from typing import Any
 import codecfake
 from builder.codecs.base import CodecSpec
 from builder.codecs.errors import CodecSpecError, UnknownConditionError
-from builder.codecs.lossy import compression_level
+from builder.codecs.weight_free import compression_level
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the same architecture from the published config (``full``) or a narrower copy (`
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ from builder.codecs.errors import (
     CodecSpecError,
     MissingPackageError,
 )
-from builder.codecs.fingerprint import package_versions, provenance, state_dict_sha256
-from builder.codecs.neural import NeuralCodec, build_seeded, resolve_device
+from builder.codecs.neural import NeuralCodec, build_seeded, wrap_model
 
 HUB_SUBFOLDER = "speechtokenizer_hubert_avg"
 
@@ -135,8 +135,6 @@ def build(
         assert checkpoint is not None
         model, config = _pretrained(model_class, checkpoint)
     else:
-        if size not in ("small", "full"):
-            raise CodecSpecError(f"random weights come in sizes 'small' and 'full'; got {size!r}")
         config = SMALL_CONFIG if size == "small" else FULL_CONFIG
         model = build_seeded(lambda: model_class(config), seed)
     if config["sample_rate"] != spec.sample_rate:
@@ -150,25 +148,15 @@ def build(
             f"{spec.condition}: {quantizers} quantizers asked, the model has {config['n_q']}"
         )
     spec = replace(spec, checkpoint=checkpoint, quantizers=quantizers)
-    device = resolve_device(device)
-    model = model.to(device).eval()
-    hop = 1
-    for stride in config["strides"]:
-        hop *= stride
-    record = provenance(
+    return wrap_model(
         spec,
-        weights=weights,
-        weights_sha256=state_dict_sha256(model.state_dict()),
-        seed=seed,
-        backend="speechtokenizer.SpeechTokenizer",
-        random_size=size if weights == "random" else None,
-        versions=package_versions("torch", "speechtokenizer"),
-    )
-    return NeuralCodec(
-        spec=spec,
-        model=model,
-        hop=hop,
+        model,
+        hop=math.prod(config["strides"]),
         forward=lambda m, audio: _forward(m, audio, quantizers),
+        weights=weights,
+        seed=seed,
         device=device,
-        provenance=record,
+        backend="speechtokenizer.SpeechTokenizer",
+        packages=("speechtokenizer",),
+        size=size,
     )

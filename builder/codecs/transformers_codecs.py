@@ -16,8 +16,7 @@ from typing import Any
 
 from builder.codecs.base import CodecSpec
 from builder.codecs.errors import CheckpointLoadError, CheckpointMismatchError, CodecSpecError
-from builder.codecs.fingerprint import package_versions, provenance, state_dict_sha256
-from builder.codecs.neural import NeuralCodec, build_seeded, resolve_device
+from builder.codecs.neural import NeuralCodec, build_seeded, wrap_model
 from builder.codecs.registry import is_paper_condition
 
 
@@ -159,8 +158,6 @@ def _pretrained(arch: Architecture, spec: CodecSpec) -> Any:
 
 def _random(arch: Architecture, seed: int, size: str) -> Any:
     transformers = _transformers()
-    if size not in ("small", "full"):
-        raise CodecSpecError(f"random weights come in sizes 'small' and 'full'; got {size!r}")
     settings = {**arch.full, **(arch.small if size == "small" else {})}
     config = getattr(transformers, arch.config_class)(**settings)
     model_class = getattr(transformers, arch.model_class)
@@ -204,22 +201,15 @@ def build(
     spec = replace(spec, checkpoint=checkpoint)
     model = _pretrained(arch, spec) if weights == "pretrained" else _random(arch, seed, size)
     spec = _resolved(spec, arch, model.config)
-    device = resolve_device(device)
-    model = model.to(device).eval()
-    record = provenance(
+    return wrap_model(
         spec,
-        weights=weights,
-        weights_sha256=state_dict_sha256(model.state_dict()),
-        seed=seed,
-        backend=f"transformers.{arch.model_class}",
-        random_size=size if weights == "random" else None,
-        versions=package_versions("torch", "transformers"),
-    )
-    return NeuralCodec(
-        spec=spec,
-        model=model,
+        model,
         hop=arch.hop(model.config),
         forward=lambda m, audio: arch.run(m, audio, spec.quantizers),
+        weights=weights,
+        seed=seed,
         device=device,
-        provenance=record,
+        backend=f"transformers.{arch.model_class}",
+        packages=("transformers",),
+        size=size,
     )

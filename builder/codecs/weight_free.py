@@ -1,7 +1,10 @@
-"""Opus and MP3 through libsndfile: real lossy codecs that need no weights.
+"""Codecs without weights: Opus and MP3 through libsndfile, and the identity codec.
 
-They give the offline demo fakes with real, subtle codec artefacts. They are extra conditions
-(C8 and up, ``codec`` = "Opus 12 kbps"), never stand-ins for the paper's neural codecs.
+Opus and MP3 give the offline demo fakes with real, subtle codec artefacts. They are extra
+conditions (C8 and up, ``codec`` = "Opus 12 kbps"), never stand-ins for the paper's neural codecs.
+The identity codec returns its input: it measures what the pipeline costs when the codec costs
+nothing. Its condition is ``identity`` (never a release name); put identity copies into a
+release as a numbered condition: ``--codec C8=identity``.
 
 libsndfile takes a "compression level" in [0, 1], not a bitrate. Its own mapping is linear
 (``ogg_opus.c``: 6 to 256 kbps per channel; ``mpeg_l3_encode.c``: MPEG-1 32..320 kbps at 32 kHz
@@ -13,8 +16,9 @@ decodes exactly the samples it encoded, with no encoder delay to trim.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,10 +67,11 @@ def compression_level(family: str, sample_rate: int, kbps: float) -> float:
 
 
 @dataclass
-class LossyCodec:
+class ClipCodec:
+    """A codec that treats each clip on its own, so batching changes nothing."""
+
     spec: CodecSpec
-    level: float
-    format: Format
+    transform: Callable[[np.ndarray], np.ndarray]
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -74,27 +79,33 @@ class LossyCodec:
         return self.spec.sample_rate
 
     def resynthesize(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [self._round_trip(np.asarray(wave, dtype=np.float32)) for wave in waveforms]
+        return [self.transform(np.asarray(wave, dtype=np.float32)) for wave in waveforms]
 
-    def _round_trip(self, wave: np.ndarray) -> np.ndarray:
-        if wave.size == 0:
-            return wave.copy()
-        encoded = io.BytesIO()
-        soundfile.write(
-            encoded,
-            wave,
-            self.sample_rate,
-            format=self.format.container,
-            subtype=self.format.subtype,
-            compression_level=self.level,
-            bitrate_mode=self.format.bitrate_mode,
-        )
-        encoded.seek(0)
-        decoded, _ = soundfile.read(encoded, dtype="float32")
-        # Same length by construction (see the module note); pad/cut guards a libsndfile change.
-        out = np.zeros_like(wave)
-        out[: min(len(wave), len(decoded))] = decoded[: len(wave)]
-        return out
+
+def identity(wave: np.ndarray) -> np.ndarray:
+    return wave
+
+
+def round_trip(wave: np.ndarray, *, rate: int, level: float, format: Format) -> np.ndarray:
+    """Encode ``wave`` in memory at compression ``level``, decode it, keep the input length."""
+    if wave.size == 0:
+        return wave.copy()
+    encoded = io.BytesIO()
+    soundfile.write(
+        encoded,
+        wave,
+        rate,
+        format=format.container,
+        subtype=format.subtype,
+        compression_level=level,
+        bitrate_mode=format.bitrate_mode,
+    )
+    encoded.seek(0)
+    decoded, _ = soundfile.read(encoded, dtype="float32")
+    # Same length by construction (see the module note); pad/cut guards a libsndfile change.
+    out = np.zeros_like(wave)
+    out[: min(len(wave), len(decoded))] = decoded[: len(wave)]
+    return out
 
 
 def build(
@@ -104,7 +115,18 @@ def build(
     device: str,
     seed: int,
     size: str = "small",
-) -> LossyCodec:
+) -> ClipCodec:
+    """The loader's factory; weight-free codecs have no checkpoint, weights, device or seed."""
+    if spec.family == "identity":
+        record = provenance(
+            spec,
+            weights="none",
+            weights_sha256=None,
+            seed=None,
+            backend="identity",
+            versions=package_versions(),
+        )
+        return ClipCodec(spec, identity, record)
     if spec.bitrate_kbps is None:
         raise CodecSpecError(f"{spec.condition}: {spec.family} needs a bitrate")
     level = compression_level(spec.family, spec.sample_rate, spec.bitrate_kbps)
@@ -117,4 +139,5 @@ def build(
         compression_level=level,
         versions=package_versions("soundfile"),
     )
-    return LossyCodec(spec, level, FORMATS[spec.family], record)
+    transform = partial(round_trip, rate=spec.sample_rate, level=level, format=FORMATS[spec.family])
+    return ClipCodec(spec, transform, record)
