@@ -225,7 +225,7 @@ def eer_from_classes(
         raise EvaluationError(f"unknown polarity {polarity!r} (expected one of {POLARITIES})")
     real = _checked_scores(real, "real")
     fake = _checked_scores(fake, "fake")
-    if np.unique(np.concatenate((real, fake))).size < 2:
+    if min(real.min(), fake.min()) == max(real.max(), fake.max()):
         raise EvaluationError("all scores are equal: an EER needs at least two distinct scores")
     value, threshold = _fixed_eer(real, fake)
     flipped = False
