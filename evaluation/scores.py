@@ -174,13 +174,11 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _parse_score(path: Path, text: str, line: int) -> float:
+    """A score as a float; whether it is finite is checked for all rows at once, later."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise ScoreFileError(path, f"score {text!r} is not a number", line) from None
-    if not np.isfinite(value):
-        raise ScoreFileError(path, f"score {text!r} is not finite", line)
-    return value
 
 
 def _text_rows(path: Path) -> Iterator[_Row]:
@@ -274,9 +272,13 @@ def _label_rows(path: Path, rows: Iterable[_Row], labels: Mapping[str, KnownClip
         lines.append(line)
     if not first_line:
         raise ScoreFileError(path, "holds no scores")
+    values = np.array(scores, dtype=np.float64)
+    if not (finite := np.isfinite(values)).all():
+        first = int(np.argmin(finite))
+        raise ScoreFileError(path, f"score {scores[first]} is not finite", lines[first])
     return Trials(
         file=np.array(files, dtype=object),
-        score=np.array(scores, dtype=np.float64),
+        score=values,
         is_real=np.array(reals, dtype=bool),
         condition=np.array(conditions, dtype=object),
         language=np.array(languages, dtype=object),

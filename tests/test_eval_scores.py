@@ -194,7 +194,7 @@ def test_condition_from_the_score_file_name(name: str, condition: str | None) ->
 BAD_ROWS = [
     ("C1_s.txt", ["p226_201.wav 0.9 real", "F01_p226_201.wav"], 2, "expected 'filename score label'"),
     ("C1_s.txt", ["p226_201.wav 0.9 real", "F01_p226_201.wav high fake"], 2, "score 'high' is not a number"),
-    ("C1_s.txt", ["p226_201.wav nan real"], 1, "score 'nan' is not finite"),
+    ("C1_s.txt", ["p226_201.wav nan real"], 1, "score nan is not finite"),
     ("C1_s.txt", ["", "p226_201.wav 0.5 genuine"], 2, "unknown label 'genuine'"),
     ("C1_s.txt", ["p226_201.wav 0.5 real", "x/p226_201.wav 0.4 real"], 2, "scored twice (first at line 1)"),
     ("C1_s.txt", ["F01_p226_201.wav 0.5 real"], 1, "labelled real but its prefix names condition C1"),
