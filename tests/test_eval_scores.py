@@ -12,9 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from release_factory import make_release
 
 import codecfake
 import codecfake_cli
+from builder.prepare import prepare
 from evaluation.scores import (
     ScoreFileError,
     condition_of_score_file,
@@ -239,3 +241,27 @@ def test_two_detectors_on_one_condition_are_refused(tmp_path, capsys) -> None:
     second, _ = _official(tmp_path / "b")
     message = _eval_error(capsys, str(first), str(second))
     assert "is scored twice for C1" in message and "one detector's scores at a time" in message
+
+
+def test_labels_from_a_factory_release_and_its_prepared_folder(tmp_path, capsys) -> None:
+    """End to end on what `codecfake prepare` really writes: both label sources agree."""
+    release = make_release(tmp_path / "release", n_en=2, n_zh=2, seconds=0.2)
+    prepare(release.root, tmp_path / "dataset", size_check=False, progress=False)
+    tests = [r for r in release.stored() if r.split == "test"]
+    rng = np.random.default_rng(0)
+    pooled = _write(
+        tmp_path / "scores.txt",
+        [f"{r.file} {rng.normal() - (r.label == 'fake')!r}" for r in tests],
+    )
+    from_release = _eval(capsys, "--labels", str(release.root), str(pooled))
+    from_dataset = _eval(capsys, "--dataset", str(tmp_path / "dataset"), str(pooled))
+    assert from_release == from_dataset
+    counts = {
+        (r["condition"], r["n_real"], r["n_fake"]) for r in from_release if r["language"] == "all"
+    }
+    for condition in {r.condition for r in tests if r.label == "fake"}:
+        fakes = sum(r.condition == condition and r.label == "fake" for r in tests)
+        own = sum(r.condition == condition and r.label == "real" for r in tests)
+        languages = codecfake.CONDITIONS[condition].languages
+        shared = sum(r.condition == "real" and r.language in languages for r in tests)
+        assert (condition, own or shared, fakes) in counts
