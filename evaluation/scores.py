@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from tqdm import tqdm
 
 from codecfake import (
     LABEL_NAMES,
@@ -102,7 +103,9 @@ def release_label_index(release_dir: os.PathLike[str] | str) -> dict[str, KnownC
         raise EvaluationError(f"{release_dir}: not a release (no label/ folder with label files)")
     return {
         clip.file: KnownClip(clip.label == "real", clip.condition, clip.language)
-        for _split, clip in iter_release_clips(release_dir)
+        for _split, clip in tqdm(
+            iter_release_clips(release_dir), desc="reading label files", unit=" rows", disable=None
+        )
     }
 
 
@@ -344,5 +347,10 @@ def _condition_and_language(
 def read_score_files(
     paths: Iterable[os.PathLike[str] | str], labels: Mapping[str, KnownClip] | None = None
 ) -> Trials:
-    """All trials of several score files, e.g. one official file per condition."""
-    return Trials.concat(read_score_file(path, labels) for path in paths)
+    """All trials of several score files, e.g. one official file per condition.
+
+    A progress bar shows on a terminal only (``disable=None``), so pipes and logs stay clean.
+    """
+    paths = list(paths)
+    progress = tqdm(paths, desc="reading score files", unit=" files", disable=None)
+    return Trials.concat(read_score_file(path, labels) for path in progress)
