@@ -37,7 +37,7 @@ EPILOG = """\
 examples:
   # offline smoke run: each codec family's real architecture with random weights
   codecfake synthesize --vctk VCTK-Corpus-0.92 --aishell3 data_aishell3 --out rebuilt/ \\
-      --conditions C2,C4,C7 --codec-weights random
+      --conditions C4,C7 --codec C8=opus@12kbps --codec-weights random
 
   # the official split, your own checkpoints
   codecfake synthesize --vctk VCTK-Corpus-0.92 --aishell3 data_aishell3 --out rebuilt/ \\
@@ -103,6 +103,7 @@ class ShardSummary:
     left_out: int = 0
     seconds: float = 0.0
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    report: Path | None = None
 
     @property
     def clips_per_second(self) -> float:
@@ -369,7 +370,7 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
         for u in missing
     ]
     summary.failures = missing_report + writer.failures
-    write_failures(state, settings.shard_tag, summary.failures)
+    summary.report = write_failures(state, settings.shard_tag, summary.failures)
     summary.written = writer.written
     summary.seconds = time.perf_counter() - started
     atomic_write(state / f"{settings.shard_tag}.done", b"")
@@ -405,7 +406,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--vctk-mic", choices=MICROPHONES, default="mic1", help="VCTK 0.92 microphone"
     )
     corpora.add_argument("--aishell3", type=Path, metavar="DIR", help="AISHELL-3 root")
-    parser.add_argument("--out", type=Path, required=True, metavar="RELEASE_DIR")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="RELEASE_DIR",
+        help="the release tree to write; rerun the same command to resume",
+    )
     parser.add_argument(
         "--conditions",
         default=",".join(CODEC_CONDITIONS),
@@ -441,7 +448,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per codec call")
     parser.add_argument(
-        "--shard", type=parse_shard, default=(0, 1), metavar="I/N", help="run every N-th batch"
+        "--shard",
+        type=parse_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="this worker's share: every N-th batch from I (0 <= I < N); then merge-shards",
     )
     parser.add_argument("--sample-rate", type=int, default=SAMPLING_RATE, help="output rate")
     parser.add_argument(
@@ -474,11 +485,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.merge import merge_release
+    from builder.merge import FAILURES_FILE, merge_release
 
     settings = settings_from_args(args)
     summary = run_shard(settings)
     index, count = settings.shard
+    merged = merge_release(settings.out) if count == 1 else None  # before any printing can fail
     print(
         f"shard {index}/{count}: wrote {summary.written} files "
         f"({summary.clips_per_second:.1f} clips/s), {summary.finished_before} already finished"
@@ -488,12 +500,13 @@ def run(args: argparse.Namespace) -> int:
     if summary.left_out:
         print(f"  left out {summary.left_out} corpus utterances the official labels do not list")
     if summary.failures:
-        print(f"  {len(summary.failures)} failures, listed in the failure report:")
+        report = settings.out / FAILURES_FILE if merged else summary.report
+        print(f"  {len(summary.failures)} failures, all listed in {report}:")
         for failure in summary.failures[:5]:
             print(f"    {failure['utterance']} {failure['condition'] or ''}: {failure['error']}")
-    if count > 1:
-        print(f"when all {count} shards are done: codecfake merge-shards {settings.out}")
-        return 0
-    merged = merge_release(settings.out)
-    print(merged.describe())
+    print(
+        merged.describe()
+        if merged
+        else f"when all {count} shards are done: codecfake merge-shards {settings.out}"
+    )
     return 0
