@@ -123,10 +123,12 @@ def make_groups(
 
 
 def _seed_for(seed: int, group: Group) -> np.random.SeedSequence:
-    """A stream per row that does not depend on which other rows are in the table."""
-    return np.random.SeedSequence(
-        [seed, zlib.crc32(f"{group.condition}/{group.language}".encode())]
-    )
+    """A stream per condition that does not depend on which other rows are in the table.
+
+    Rows of one condition share it, so a condition with one language (A1) gets the same interval
+    on its pooled and its per-language row.
+    """
+    return np.random.SeedSequence([seed, zlib.crc32(group.condition.encode())])
 
 
 def evaluate_groups(

@@ -122,6 +122,7 @@ def test_rows_per_condition_and_language_with_averages(tmp_path, capsys, split) 
         row = table[(name, "all")]
         assert row["eer"] == pytest.approx(np.mean([table[(m, "all")]["eer"] for m in members]))
         assert row["threshold"] is None and row["ci_low"] < row["eer"] < row["ci_high"]
+    assert table[("A1", "all")]["ci_low"] == table[("A1", "en")]["ci_low"]  # same trials
     assert table[("LAVG", "en")]["eer"] == pytest.approx(
         np.mean([table[("A1", "en")]["eer"], table[("A2", "en")]["eer"]])
     )
