@@ -79,9 +79,11 @@ def main() -> int:
     for name, definition in EXTRA.items():
         parse_codec_definition(f"{name}={definition}")
     source = speech(args.clips, args.seconds)
+    speech_kind = "VCTK" if SAMPLES.is_dir() else "synthetic"
     print(
-        f"{args.clips} clips x {args.seconds:g} s, batch {args.batch}, random weights "
-        f"({args.size}), {args.threads} torch threads, {'VCTK' if SAMPLES.is_dir() else 'synthetic'} speech\n"
+        f"{args.clips} clips x {args.seconds:g} s of {speech_kind} speech, batch {args.batch}, "
+        f"random weights ({args.size}), {args.threads} torch threads on {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the start\n"
     )
     print("| condition | codec | load s | clips/s | audio s per s | identity clips/s ÷ codec's |")
     print("|---|---|---|---|---|---|")
