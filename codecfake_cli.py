@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge-shards": ("builder.merge", "fold finished synthesize shards into label files + provenance"),
     "publish": ("builder.publish", "validate a dataset folder and upload it to a Hub dataset repo"),
     "baseline": ("baseline.cli", "train / score the reference LFCC-GMM countermeasure"),
+    "demo": ("builder.demo", "the whole pipeline on a synthetic corpus, offline, in minutes"),
     "eval": ("evaluation.cli", "EER per condition from score files, as in the paper"),
 }
 """name -> (module providing add_arguments/run, one-line help)."""

@@ -19,6 +19,10 @@ examples:
       --split test --out runs/lfcc-gmm/en_C3_test.txt
   codecfake eval runs/lfcc-gmm/en_C3_test.txt
 
+  # several configurations into one score file; their shared real clips are scored once
+  codecfake baseline score --model runs/lfcc-gmm --dataset codecfake/ --config all \\
+      --config C8 --config C9 --split test --out runs/lfcc-gmm/test.txt
+
 --dataset takes a prepared folder (from `codecfake prepare` or `codecfake demo`) or a Hub id.
 Clips are cropped to their first 64,600 samples (4 s), as the official detectors read them;
 --max-samples 0 keeps whole clips."""
@@ -28,7 +32,13 @@ def _add_source(parser: argparse.ArgumentParser, default_split: str) -> None:
     from baseline.stream import OFFICIAL_INPUT_SAMPLES
 
     parser.add_argument("--dataset", required=True, help="prepared dataset folder or Hub id")
-    parser.add_argument("--config", default=None, help="configuration name (default: the default)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="configuration name (default: the dataset's default); score takes several, "
+        "each clip scored once",
+    )
     parser.add_argument("--split", default=default_split, help=f"split (default: {default_split})")
     parser.add_argument(
         "--max-samples",
@@ -44,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "train",
         help="fit the GMM pair on a streamed split",
         description="Fit the LFCC-GMM pair on a streamed split and save DIR/model.npz.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_source(train, "train")
     train.add_argument("--out", required=True, type=Path, help="run folder for model + config")
@@ -59,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "score",
         help="score a streamed split into 'filename score label' lines",
         description="Score a streamed split with a trained model; resumes an interrupted run.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_source(score, "test")
     score.add_argument("--model", required=True, type=Path, help="model.npz or its run folder")
@@ -77,12 +91,17 @@ def run_train(args: argparse.Namespace) -> int:
     from baseline.train import fit, gather_frames, write_run
 
     features = LfccConfig()
-    stream = open_split(args.dataset, args.config, args.split, shuffle_seed=args.seed)
+    if args.config and len(args.config) > 1:
+        from codecfake import CodecfakeError
+
+        raise CodecfakeError("train takes one --config")
+    config = args.config[0] if args.config else None
+    stream = open_split(args.dataset, config, args.split, shuffle_seed=args.seed)
     with tqdm(desc="LFCC", unit="clip", file=sys.stderr) as bar:
         gathered = gather_frames(
             iter_clips(stream, args.max_samples), features, args.max_clips, bar
         )
-    source = {"dataset": str(args.dataset), "config": args.config, "split": args.split}
+    source = {"dataset": str(args.dataset), "config": config, "split": args.split}
     try:
         model = fit(gathered, features, args.components, args.max_frames, args.seed, source)
     except ValueError as error:
@@ -111,22 +130,24 @@ def run_score(args: argparse.Namespace) -> int:
 
     from baseline.gmm import load_model
     from baseline.score import run_identity, score_clips
-    from baseline.stream import iter_clips, open_split
+    from baseline.stream import iter_clips, open_split, unique_clips
     from baseline.train import MODEL_FILE
 
     model_path = args.model / MODEL_FILE if args.model.is_dir() else args.model
     model = load_model(model_path)
-    stream = open_split(args.dataset, args.config, args.split)
+    configs = args.config or [None]
+    streams = [open_split(args.dataset, config, args.split) for config in configs]
+    clips = unique_clips(iter_clips(stream, args.max_samples) for stream in streams)
     source = {
         "dataset": str(args.dataset),
-        "config": args.config,
+        "config": configs,
         "split": args.split,
         "max_samples": args.max_samples,
     }
     with tqdm(desc="scoring", unit="clip", file=sys.stderr) as bar:
         out, scored = score_clips(
             model,
-            iter_clips(stream, args.max_samples),
+            clips,
             args.out,
             run_identity(model_path, source),
             bar,

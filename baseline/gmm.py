@@ -61,7 +61,7 @@ def fit_gmm(frames: np.ndarray, components: int, seed: int, max_iter: int = 100)
         max_iter=max_iter,
         reg_covar=1e-4,
         random_state=seed,
-    ).fit(frames)
+    ).fit(np.asarray(frames, dtype=np.float64))  # float32 variances of silent frames can go < 0
     return DiagonalGmm(
         weights=mixture.weights_.astype(np.float64),
         means=mixture.means_.astype(np.float64),

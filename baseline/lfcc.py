@@ -16,6 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import dct
 
+ENERGY_FLOOR = 1e-10
+
 
 @dataclass(frozen=True)
 class LfccConfig:
@@ -81,7 +83,8 @@ def lfcc(signal: np.ndarray, config: LfccConfig = LfccConfig()) -> np.ndarray:
     spectrum = np.fft.rfft(frames * np.hamming(config.win_length), n=config.n_fft)
     power = spectrum.real**2 + spectrum.imag**2
     bank = linear_filterbank(config.n_filters, config.n_fft, config.sample_rate)
-    log_energies = np.log(power @ bank.T + np.finfo(np.float64).eps)
+    # A -100 dB floor: digital silence (padding, muted codec output) gives one finite point.
+    log_energies = np.log(np.maximum(power @ bank.T, ENERGY_FLOOR))
     ceps = dct(log_energies, type=2, norm="ortho", axis=1)[:, : config.n_ceps]
     if config.delta_width:
         first = deltas(ceps, config.delta_width)

@@ -6,7 +6,7 @@ decodes with soundfile + soxr, so neither training nor scoring needs torch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +71,13 @@ def iter_clips(stream: Any, max_samples: int = OFFICIAL_INPUT_SAMPLES) -> Iterat
             language=row["language"],
             waveform=crop(row["audio"]["array"], max_samples),
         )
+
+
+def unique_clips(streams: Iterable[Iterable[Clip]]) -> Iterator[Clip]:
+    """Clips of several configurations in turn, each file once (configs share their reals)."""
+    seen: set[str] = set()
+    for stream in streams:
+        for clip in stream:
+            if clip.file not in seen:
+                seen.add(clip.file)
+                yield clip

@@ -1,0 +1,113 @@
+"""`codecfake demo --quick` end to end, then the quickstart notebook executed against its output."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codecfake_cli import main as cli
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "examples" / "quickstart.ipynb"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A finished quick demo (formant speech, so it runs the same without espeak-ng)."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = cli(["demo", "--quick", "--engine", "formant", "--out", str(out)])
+    assert status == 0
+    return out, printed.getvalue()
+
+
+def _table_rows(text: str) -> dict[str, float]:
+    """condition -> EER % from the printed `codecfake eval` table."""
+    rows = re.findall(r"^(C\d+)\s+all\s+(\d+\.\d{3})\s", text, flags=re.MULTILINE)
+    return {condition: float(eer) for condition, eer in rows}
+
+
+def test_demo_prints_the_eer_table_for_every_condition(demo: tuple[Path, str]) -> None:
+    _, printed = demo
+    rows = _table_rows(printed)
+    assert set(rows) == {"C4", "C8", "C9"}  # EnCodec (random weights), Opus, MP3
+    assert all(0.0 <= eer <= 100.0 for eer in rows.values())
+    assert "codecfake prepare Codecfake/ codecfake/" in printed  # the next steps, for real data
+
+
+def test_demo_leaves_dataset_model_scores_plot_and_report(demo: tuple[Path, str]) -> None:
+    from baseline.gmm import load_model
+
+    out, printed = demo
+    assert (out / "codecfake" / "README.md").is_file()
+    model = load_model(out / "baseline" / "model.npz")
+    assert model.metadata["trained_on"]["clips"]["real"] > 0
+    lines = (out / "baseline" / "test_scores.txt").read_text().splitlines()
+    labels = {line.split()[2] for line in lines}
+    assert labels == {"real", "fake"}
+    assert len({line.split()[0] for line in lines}) == len(lines)  # shared reals scored once
+    report = (out / "report.md").read_text()
+    assert "![DET curves](det.png)" in report and "random weights" in report
+    assert _table_rows(report) == _table_rows(printed)
+    _assert_picture((out / "det.png").read_bytes())
+
+
+def test_rerun_reuses_the_finished_work(demo: tuple[Path, str]) -> None:
+    out, first = demo
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert cli(["demo", "--quick", "--engine", "formant", "--out", str(out)]) == 0
+    assert "wrote 0 files" in printed.getvalue()  # synthesize resumed: nothing left to make
+    assert _table_rows(printed.getvalue()) == _table_rows(first)
+
+
+def _assert_picture(png: bytes) -> None:
+    """A decodable image with real content: many distinct colours, not one flat fill."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(io.BytesIO(png), format="png")
+    assert image.shape[0] > 200 and image.shape[1] > 200
+    pixels = image[..., :3].reshape(-1, 3)
+    assert len(np.unique(np.round(pixels, 2), axis=0)) > 50
+    assert pixels.std() > 0.05
+
+
+def test_quickstart_notebook_runs_top_to_bottom(
+    demo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbclient
+    import nbformat
+
+    out, _ = demo
+    monkeypatch.setenv("CODECFAKE_DATASET", str(out / "codecfake"))
+    monkeypatch.setenv("CODECFAKE_SCORES", str(out / "baseline" / "test_scores.txt"))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    # python3 resolves to this interpreter's ipykernel, which inherits the environment set above;
+    # a failing cell raises CellExecutionError.
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    pictures = [base64.b64decode(o["data"]["image/png"]) for o in outputs if "image/png" in o.get("data", {})]  # fmt: skip
+    assert len(pictures) == 1  # waveforms + spectrograms, real next to fake
+    for index, png in enumerate(pictures):
+        (tmp_path / f"figure-{index}.png").write_bytes(png)
+        _assert_picture(png)
+    players = [o for o in outputs if "<audio" in o.get("data", {}).get("text/html", "")]
+    assert len(players) == 2  # the real clip and its fake, playable inline
+    text = "".join(o.get("text", "") for o in outputs)
+    assert _table_rows(text) == _table_rows(demo[1])
