@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         rows = evaluate_groups(groups, args.polarity, args.bootstrap, args.seed)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    if args.json:
+    if args.json:  # the rows' schema is fixed, so the polarity goes to stderr
+        print(f"polarity: {args.polarity}", file=sys.stderr)
         print(json.dumps([row.to_json() for row in rows], indent=2))
     else:
         print(format_table(rows, args.polarity))

@@ -78,6 +78,7 @@ def test_fixed_polarity_keeps_the_unflipped_values(
     assert abs(fixed["C2"] + free["C2"] - 100) <= half_step
     assert "warning: C2: fixed-polarity EER is" in warnings
     assert "C5:" not in warnings
+    assert "polarity: fixed" in warnings  # JSON rows have a fixed schema; stderr says which
 
 
 def test_fixed_polarity_of_negated_c5_scores_is_the_complement(
