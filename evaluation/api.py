@@ -17,7 +17,7 @@ import numpy as np
 from codecfake import CONDITIONS, Condition
 from evaluation.eer import DEFAULT_RESAMPLES, EvaluationError, Polarity, labels_to_real
 from evaluation.scores import Trials
-from evaluation.table import JSON_KEYS, Row, evaluate_groups, format_table, make_groups
+from evaluation.table import JSON_KEYS, POOLED, Row, evaluate_groups, format_table, make_groups
 
 METADATA_COLUMNS = ("file", "label", "condition", "language")
 
@@ -48,7 +48,7 @@ class EvaluationTable:
             raise EvaluationError("to_pandas() needs pandas: pip install pandas") from error
         return pandas.DataFrame(self.to_records(), columns=list(JSON_KEYS))
 
-    def get(self, condition: str, language: str = "all") -> Row:
+    def get(self, condition: str, language: str = POOLED) -> Row:
         """The row of one condition (or ``CAVG``/``LAVG``) and language."""
         for row in self.rows:
             if (row.condition, row.language) == (condition, language):
