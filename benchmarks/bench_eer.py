@@ -108,6 +108,8 @@ def best_time(function: Callable[[], object], repeats: int) -> tuple[float, obje
 
 def main() -> None:
     real, fake, source = load_scores(TOTAL_CLIPS)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"{os.cpu_count()} cores, load average {load} (a shared machine skews absolute times)")
     print(f"{real.size + fake.size:,} scores ({real.size:,} real, {fake.size:,} fake), {source}")
     results = {}
     for name, function, repeats in (
