@@ -161,6 +161,12 @@ def add_conditions(
     release, folder = Path(release_dir), Path(dataset_dir).absolute()
     manifest = FolderManifest.read(folder)
     stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
+    orphans = sorted(stored - set(manifest.provenance) - {codecfake.REAL_CONDITION})
+    if orphans:
+        raise CodecfakeError(
+            f"{folder}: data/{orphans[0]} is not in {MANIFEST}, probably left by an interrupted "
+            "--add; remove it and rerun"
+        )
     plan = plan_release(
         release, skip_groups=stored - {codecfake.REAL_CONDITION}, allow_missing=allow_missing
     )
@@ -184,8 +190,10 @@ def add_conditions(
         _record_conditions(
             manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
         )
-        for group in sorted((staging / "data").iterdir()):
-            os.rename(group, folder / "data" / group.name)
+        for shard in sorted((staging / "data").rglob("*.parquet")):
+            target = folder / shard.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(shard, target)  # new parts only: nothing already there is replaced
         if (staging / "provenance").is_dir():
             (folder / "provenance").mkdir(exist_ok=True)
             os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
@@ -223,10 +231,16 @@ def _check_out_dir(out: Path, release_id: str) -> None:
         raise CodecfakeError(
             f"{out}: already holds other files ({summarise(entries)}); choose a new or empty folder"
         )
-    if FolderManifest.read(out).releases[:1] != [release_id]:
+    releases = FolderManifest.read(out).releases
+    if releases[:1] != [release_id]:
         raise CodecfakeError(
             f"{out}: already holds a dataset prepared from a different release; choose another "
             "OUT_DIR, or merge new conditions into it with --add"
+        )
+    if len(releases) > 1:
+        raise CodecfakeError(
+            f"{out}: holds conditions added with --add from other releases; preparing it again "
+            "would drop them. Choose another OUT_DIR"
         )
 
 
@@ -309,7 +323,8 @@ def _record_conditions(
     """Add the plan's conditions to the manifest: specs, aggregate membership, provenance."""
     manifests = _copy_provenance(plan.release_dir, staging / "provenance" / release_id)
     relative = [f"provenance/{release_id}/{m}" for m in manifests]
-    for name in sorted(plan.groups - {codecfake.REAL_CONDITION}):
+    added = sorted(plan.groups - {codecfake.REAL_CONDITION})
+    for name in added:
         spec = plan.conditions[name]
         if name not in codecfake.CONDITIONS:
             manifest.user_conditions.append(spec)
@@ -327,7 +342,7 @@ def _record_conditions(
     if into_aggregates:
         pooled += [
             name
-            for name in sorted(plan.groups)
+            for name in added
             if name not in codecfake.CONDITIONS and plan.conditions[name].kind == "codec"
         ]
     manifest.aggregates.extend(pooled)

@@ -156,3 +156,39 @@ def test_add_into_a_folder_prepare_did_not_make_is_refused(c8_release, tmp_path,
     (tmp_path / "plain").mkdir()
     assert add(c8_release, tmp_path / "plain") == 2
     assert "not a dataset folder made by `codecfake prepare`" in capsys.readouterr().err
+
+
+def test_preparing_again_over_a_grown_folder_is_refused(base, c8_release, capsys):
+    release, folder = base
+    assert add(c8_release, folder) == 0
+    before = digest(folder)
+    rc = codecfake_cli.main(["prepare", str(release.root), str(folder)])
+    assert rc == 2
+    assert "holds conditions added with --add from other releases" in capsys.readouterr().err
+    assert digest(folder) == before
+
+
+def test_a_shard_folder_left_by_an_interrupted_add_is_named(base, c8_release, capsys):
+    _, folder = base
+    (folder / "data" / "C8" / "test").mkdir(parents=True)
+    assert add(c8_release, folder) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}: data/C8 is not in conditions.json" in err and "remove it and rerun" in err
+
+
+def test_a_release_with_a_new_condition_prepares_it_outside_the_benchmark(tmp_path):
+    release = make_release(tmp_path / "rel", conditions=("C1",), user_conditions=[C8], **SMALL)
+    report = prepare(release.root, tmp_path / "out", progress=False)
+    configs = {c.name: c for c in report.configs}
+    assert set(configs) == set(spec_configs(["C1", "C8"]))
+    assert configs["all"].config.conditions == tuple(f"C{k}" for k in range(1, 8))
+    expected = release.expected_rows({"C1"}, {"en", "zh"})
+    assert configs["all"].sizes == {s: len(r) for s, r in expected.items()}
+    pooled = prepare(release.root, tmp_path / "pooled", into_aggregates=True, progress=False)
+    expected = release.expected_rows({"C1", "C8"}, {"en", "zh"})
+    assert {c.name: c for c in pooled.configs}["all"].sizes == {
+        s: len(r) for s, r in expected.items()
+    }
+    manifest = json.loads((tmp_path / "out" / "conditions.json").read_text())
+    assert manifest["provenance"]["C8"]["licence"] == "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
+    assert codecfake.Condition.from_dict(manifest["conditions"][0]) == C8
