@@ -129,6 +129,7 @@ def plan_release(
     copies: dict[str, list[str]] = {}
     for index, source in enumerate(sources):
         named: set[str] = set()
+        _check_text(source.label_path)
         for row in codecfake.read_label_file(source.label_path):
             named.add(row.file)
             clip = codecfake.clip_from_label(source.label_path, row, source.audio_dir, conditions)
@@ -142,6 +143,10 @@ def plan_release(
                 plan.missing.append(f"{source.label_path}:{row.line} {clip.path}")
                 plan.missing_groups.add(part.group)
                 continue
+            except OSError as error:
+                raise ReleaseError(
+                    source.label_path, f"{clip.path} cannot be read ({error.strerror})", row.line
+                ) from error
             planned = PlannedClip(row.file, row.label, row.idx, row.line, index, size)
             if part.group == codecfake.REAL_CONDITION:
                 if row.file in real_home:
@@ -160,6 +165,16 @@ def plan_release(
             "--allow-missing to leave those rows out",
         )
     return plan
+
+
+def _check_text(path: Path) -> None:
+    """A label file that is not text (a truncated download, a zip by mistake) fails at its line."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ReleaseError(path, "is not UTF-8 text (a damaged or misnamed file?)", line) from None
 
 
 def _check_copy(

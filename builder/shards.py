@@ -102,6 +102,10 @@ def _row(release: ReleaseIndex, planned: PlannedClip) -> dict[str, Any]:
         raise ReleaseError(
             error.path, f"{error.reason} (named at {release.where(planned)})"
         ) from error
+    except OSError as error:  # unreadable (permissions, I/O error): still a located user error
+        raise ReleaseError(
+            clip.path, f"cannot be read ({error.strerror}) (named at {release.where(planned)})"
+        ) from error
     for copy in planned.copies:
         if Path(copy).read_bytes() != data:
             raise ReleaseError(

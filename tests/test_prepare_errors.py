@@ -202,3 +202,12 @@ def test_an_interrupted_run_resumes_from_its_finished_shards(release, tmp_path):
     assert (out / kept).stat().st_mtime_ns == stamp
     assert sorted(out.rglob("*.parquet")) == shards
     assert not staging.exists()
+
+
+def test_a_label_file_that_is_not_text_names_its_line(release, tmp_path, capsys):
+    label = release.label_path("C2.txt")
+    label.write_bytes(label.read_bytes() + b"\xff\xfe\x00PK\x03\x04\n")
+    err = run_prepare(release, tmp_path / "out", capsys)
+    lines = len(label.read_bytes().split(b"\n")) - 1
+    assert f"{label}:{lines}: is not UTF-8 text" in err
+    assert_nothing_left(tmp_path)
