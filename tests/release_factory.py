@@ -223,7 +223,7 @@ def _utterances(split: str, n_en: int, n_zh: int, vctk_dir: Path | None) -> list
     if vctk_dir is not None:
         english = list(VCTK_SPLITS[split])
     else:
-        speakers = ["p315", "p226"] if split == "test" else ["p227", "p228"]
+        speakers = ["p226", "p315"] if split == "test" else ["p227", "p228"]
         english = [f"{speakers[i % 2]}_{offset + i + 1:03d}" for i in range(n_en)]
     mandarin = [f"SSB{5 + i % 3:04d}{offset + i + 1:04d}" for i in range(n_zh)]
     return english + mandarin

@@ -69,11 +69,11 @@ def test_a_bad_label_line_names_file_line_and_reason(release, tmp_path, capsys, 
 
 def test_a_duplicated_name_is_reported_at_its_second_line(release, tmp_path, capsys):
     label = release.label_path("C2.txt")
-    first = line_of(label, "F02_p226_202.wav")
-    label.write_text(label.read_text() + "F02_p226_202.wav fake 2\n")
+    first = line_of(label, "F02_p226_201.wav")
+    label.write_text(label.read_text() + "F02_p226_201.wav fake 2\n")
     err = run_prepare(release, tmp_path / "out", capsys)
     total = len(label.read_text().splitlines())
-    assert f"{label}:{total}: duplicate file 'F02_p226_202.wav' (first at line {first})" in err
+    assert f"{label}:{total}: duplicate file 'F02_p226_201.wav' (first at line {first})" in err
     assert_nothing_left(tmp_path)
 
 
