@@ -203,3 +203,21 @@ def test_cli_names_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixtu
     missing = tmp_path / "nowhere"
     assert cli(["baseline", "train", "--dataset", str(missing), "--out", str(tmp_path)]) == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_leave_one_out_on_real_codec_artefacts(vctk_samples: Path, tmp_path: Path) -> None:
+    """The fixture figure's machinery on a subset: 3 utterances, the real clips and two codecs."""
+    from baseline.leave_one_out import GENUINE, leave_one_out_scores, load_features, report
+
+    utterances = sorted(p.stem.split("+")[1] for p in vctk_samples.glob(f"{GENUINE}+*.wav"))[:3]
+    for config in (GENUINE, "encodec_24khz", "descript-audio-codec-16khz"):
+        for utterance in utterances:
+            name = f"{config}+{utterance}.wav"
+            (tmp_path / name).symlink_to(vctk_samples / name)
+    features = LfccConfig()
+    scores = leave_one_out_scores(load_features(tmp_path, features), features, 4, seed=0)
+    assert len(scores) == 9  # every clip scored once, by the model that never heard its utterance
+    rows = {name: (eer, n_real, n_fake) for name, eer, n_real, n_fake in report(scores)}
+    assert rows["all codecs (pooled)"][1:] == (3, 6)
+    assert rows["encodec_24khz"][1:] == (3, 3)
+    assert all(0.0 <= eer <= 100.0 for eer, _, _ in rows.values())
