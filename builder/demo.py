@@ -30,7 +30,8 @@ examples:
   codecfake demo --quick --out /tmp/d  # the reduced run the tests use (well under a minute of work)
   codecfake demo --engine formant      # the built-in synthesiser even when espeak-ng is installed
 
-Rerunning reuses what is finished: the corpus, the synthesised clips and the dataset folder."""
+Rerunning (after a crash, or to look again) reuses the corpus and every synthesised clip; the
+quick later steps (prepare, training, scoring, eval) run again."""
 
 TRAINED_CONDITIONS = ("C4",)
 """Paper codecs the demo synthesises for every split: the baseline trains on their fakes."""
