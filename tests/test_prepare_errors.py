@@ -99,7 +99,9 @@ def test_allow_missing_leaves_the_rows_out_with_a_warning(release, tmp_path, cap
     assert rc == 0
     assert "1 label rows name missing files and were left out" in out and gone.file in out
     listed = sum(r.label_file == "C1.txt" for r in release.rows)
-    stored = datasets.load_dataset(str(tmp_path / "out"), "C1", split="test")
+    stored = datasets.load_dataset(
+        str(tmp_path / "out"), "C1", split="test", cache_dir=str(tmp_path / "cache")
+    )
     assert len(stored) == listed - 1
     assert gone.file not in stored.remove_columns("audio")["file"]
 

@@ -73,10 +73,10 @@ def test_the_card_lists_exactly_the_configurations_with_their_sizes(built):
     assert not list(folder.rglob("*.py")), "the dataset folder must never hold a loading script"
 
 
-def test_every_clip_is_stored_once_with_its_release_bytes(built):
+def test_every_clip_is_stored_once_with_its_release_bytes(built, cache):
     release, folder = built
     stored = datasets.load_dataset(
-        "parquet", data_files=str(folder / "data/**/*.parquet"), split="train"
+        "parquet", data_files=str(folder / "data/**/*.parquet"), split="train", cache_dir=cache
     ).cast_column("audio", datasets.Audio(decode=False))
     files = Counter(stored["file"])
     assert max(files.values()) == 1, "a shared real clip was stored more than once"
@@ -209,7 +209,7 @@ def test_a_partial_release_gives_exactly_the_configurations_it_holds(tmp_path, c
     assert len(loaded["test"]) == len(release.expected_rows({"C2", "C7"}, {"en", "zh"})["test"])
 
 
-def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, capsys):
+def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, cache, capsys):
     release = make_release(
         tmp_path / "release", conditions=("C1",), with_train=False, with_dev=False
     )
@@ -222,9 +222,9 @@ def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, capsys):
     assert rc == 0
     assert "1 audio files on disk are named by no label file" in out and str(stray) in out
     assert "en_C1" in out and "all" in out
-    stored = datasets.load_dataset(str(tmp_path / "out"), "C1", split="test").remove_columns(
-        "audio"
-    )
+    stored = datasets.load_dataset(
+        str(tmp_path / "out"), "C1", split="test", cache_dir=cache
+    ).remove_columns("audio")
     assert "F01_unlisted_999.wav" not in stored["file"]
 
 
@@ -250,13 +250,13 @@ def test_rerunning_on_the_same_release_replaces_the_folder_identically(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "release"]
 
 
-def test_a_wav_is_stored_untouched_even_when_it_is_float(tmp_path):
+def test_a_wav_is_stored_untouched_even_when_it_is_float(tmp_path, cache):
     release = make_release(
         tmp_path / "release", conditions=("C5",), with_train=False, with_dev=False
     )
     prepare(release.root, tmp_path / "out", progress=False)
-    raw = datasets.load_dataset(str(tmp_path / "out"), "zh_C5", split="test").cast_column(
-        "audio", datasets.Audio(decode=False)
-    )
+    raw = datasets.load_dataset(
+        str(tmp_path / "out"), "zh_C5", split="test", cache_dir=cache
+    ).cast_column("audio", datasets.Audio(decode=False))
     subtypes = {soundfile.info(io.BytesIO(r["audio"]["bytes"])).subtype for r in raw}
     assert subtypes == {"FLOAT", "PCM_16"}
