@@ -156,6 +156,12 @@ def plan_release(
                 real_home[row.file] = (source.split, planned)
             plan.parts.setdefault(part, []).append(planned)
         plan.extra_files.extend(_unnamed_files(source.audio_dir, named))
+    # Audio folders no label file covers (e.g. test/C3-2/ without label/C3-2.txt) are extra too.
+    covered = {source.audio_dir for source in sources}
+    folders = [root / "train", root / "dev", *sorted((root / "test").glob("*"))]
+    for folder in folders:
+        if folder.is_dir() and folder not in covered:
+            plan.extra_files.extend(_unnamed_files(folder, set()))
     _attach_copies(plan, copies)
     if plan.missing and not allow_missing:
         raise ReleaseError(

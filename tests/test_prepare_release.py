@@ -215,12 +215,16 @@ def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, cache, capsys):
     )
     stray = release.root / "test" / "C1" / "F01_unlisted_999.wav"
     stray.write_bytes(release.rows[-1].path.read_bytes())
+    unlabelled = release.root / "test" / "C3-2" / "C3-2_p226_201.wav"  # no label/C3-2.txt
+    unlabelled.parent.mkdir()
+    unlabelled.write_bytes(release.rows[-1].path.read_bytes())
     rc = codecfake_cli.main(
         ["prepare", str(release.root), str(tmp_path / "out"), "--num-proc", "2"]
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "1 audio files on disk are named by no label file" in out and str(stray) in out
+    assert "2 audio files on disk are named by no label file" in out
+    assert str(stray) in out and str(unlabelled) in out
     assert "en_C1" in out and "all" in out
     stored = datasets.load_dataset(
         str(tmp_path / "out"), "C1", split="test", cache_dir=cache
