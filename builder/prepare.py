@@ -9,6 +9,7 @@ conditions (C8, ...) without touching a byte of the shards already there.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -324,6 +325,7 @@ def _record_conditions(
     manifests = _copy_provenance(plan.release_dir, staging / "provenance" / release_id)
     relative = [f"provenance/{release_id}/{m}" for m in manifests]
     added = sorted(plan.groups - {codecfake.REAL_CONDITION})
+    recorded = _recorded_checkpoints(staging / "provenance" / release_id, set(added))
     for name in added:
         spec = plan.conditions[name]
         if name not in codecfake.CONDITIONS:
@@ -335,7 +337,7 @@ def _record_conditions(
             licence="CC BY-NC-ND 4.0" if official else SOURCE_LICENCES,
             release=release_id,
             made_by=made_by,
-            checkpoint=checkpoints.get(name, ""),
+            checkpoint=checkpoints.get(name) or recorded.get(name, ""),
             manifests=relative,
         )
     pooled = [c for c in codecfake.CODEC_CONDITIONS if c not in manifest.aggregates]
@@ -355,6 +357,32 @@ def _copy_provenance(release: Path, target: Path) -> list[str]:
     for path in found:
         shutil.copy2(path, target / path.name)
     return [p.name for p in found]
+
+
+def _recorded_checkpoints(folder: Path, conditions: set[str]) -> dict[str, str]:
+    """condition -> the weights ``codecfake synthesize`` recorded for it in ``provenance.jsonl``.
+
+    Each record of that manifest carries the codec's ``checkpoint`` block (checkpoint id, or
+    "random" weights for smoke runs, and a hash of the weights); the first record per condition
+    speaks for all of its files. Lines in any other shape are not ours to judge and are skipped.
+    """
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    name, weights = record["condition"], record["checkpoint"]
+                    if name not in conditions or name in found or not isinstance(weights, dict):
+                        continue
+                except (ValueError, TypeError, KeyError):
+                    continue
+                described = weights.get("checkpoint") or f"{weights.get('weights')} weights"
+                digest = weights.get("weights_sha256")
+                found[name] = f"{described} (sha256 {digest[:12]})" if digest else described
+                if found.keys() >= conditions:
+                    return found
+    return found
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

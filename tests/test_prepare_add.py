@@ -192,3 +192,26 @@ def test_a_release_with_a_new_condition_prepares_it_outside_the_benchmark(tmp_pa
     manifest = json.loads((tmp_path / "out" / "conditions.json").read_text())
     assert manifest["provenance"]["C8"]["licence"] == "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
     assert codecfake.Condition.from_dict(manifest["conditions"][0]) == C8
+
+
+def test_the_checkpoint_comes_from_the_builders_provenance_manifest(base, c8_release):
+    _, folder = base
+    records = [
+        {
+            "file": "F08_x.wav",
+            "condition": "C8",
+            "checkpoint": {
+                "checkpoint": "kyutai/mimi",
+                "weights": "pretrained",
+                "weights_sha256": "0123456789abcdef",
+            },
+        },
+        {"file": "p226_201.wav", "condition": "real", "checkpoint": None},
+    ]
+    lines = "".join(json.dumps(r) + "\n" for r in records) + "not json\n"
+    (c8_release.root / "provenance.jsonl").write_text(lines)
+    assert add(c8_release, folder) == 0
+    _, body = card(folder)
+    row = next(line for line in body.splitlines() if line.startswith("| C8 |"))
+    assert "checkpoint: kyutai/mimi (sha256 0123456789ab)" in row
+    assert "provenance.jsonl" in row
