@@ -76,7 +76,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best is kept")
     parser.add_argument("--size", choices=("full", "small"), default="full")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared machine)"
+    )
     args = parser.parse_args()
 
     import torch
