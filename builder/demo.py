@@ -26,7 +26,7 @@ from pathlib import Path
 
 EPILOG = """\
 examples:
-  codecfake demo                       # about 48 utterances, four codec conditions, into ./demo-out
+  codecfake demo                       # 80 utterances, four codec conditions, into ./demo-out
   codecfake demo --quick --out /tmp/d  # the reduced run the tests use (well under a minute of work)
   codecfake demo --engine formant      # the built-in synthesiser even when espeak-ng is installed
 
@@ -49,7 +49,7 @@ class DemoSize:
     components: int
 
 
-FULL = DemoSize(4, 6, TRAINED_CONDITIONS + UNSEEN_CONDITIONS, components=16)
+FULL = DemoSize(4, 10, TRAINED_CONDITIONS + UNSEEN_CONDITIONS, components=16)
 QUICK = DemoSize(2, 4, TRAINED_CONDITIONS, components=8)
 
 
