@@ -34,7 +34,10 @@ def label_file_of(release_path: str) -> str:
 def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     """Mono 16-bit PCM WAV bytes. Clipping and rounding happen here, explicitly, so the bytes
     depend only on the samples (libsndfile's own float conversion does not clip)."""
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    scaled = np.asarray(samples, dtype=np.float32) * np.float32(32767.0)  # a new array
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32767.0, 32767.0, out=scaled)
+    pcm = scaled.astype(np.int16)
     buffer = io.BytesIO()
     soundfile.write(buffer, pcm, sample_rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
@@ -42,7 +45,8 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write next to the target, then rename: a reader (or a resumed run) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)

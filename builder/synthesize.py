@@ -16,8 +16,11 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,8 @@ CORPORA: dict[str, tuple[str, Callable[..., list[Utterance]]]] = {
     "zh": ("AISHELL-3", prepare_aishell3),
 }
 
+READ_AHEAD = 2
+"""Batches decoded ahead of the one the codec is working on."""
 CodecLoader = Callable[..., Any]
 """``load_codec(condition, *, checkpoint, weights, device, seed) -> Codec`` (builder.codecs)."""
 
@@ -146,6 +151,41 @@ def read_source(root: Path, utterance: Utterance, corpus: str) -> Source:
     return Source(utterance, corpus, hashlib.sha256(data).hexdigest(), mono, rate)
 
 
+def decoded_batches(
+    batches: list[list[str]], listed: Mapping[str, tuple[Path, str, Utterance]], rates: set[int]
+) -> Iterator[tuple[list[str], dict[str, Source], list[tuple[Utterance, Exception]]]]:
+    """(batch, its decoded sources at every rate needed, its unreadable files), in batch order.
+
+    Sources are decoded and resampled a few batches ahead in threads (libsndfile and soxr
+    release the GIL), so reading overlaps the codec and the writes. Results do not depend on it.
+    """
+
+    def decode(utterance: str) -> Source:
+        root, corpus, record = listed[utterance]
+        source = read_source(root, record, corpus)
+        for rate in sorted(rates):
+            source.at(rate)
+        return source
+
+    def settle(batch: list[str], futures: list[Future[Source]]):
+        sources, unreadable = {}, []
+        for utterance, future in zip(batch, futures, strict=True):
+            try:
+                sources[utterance] = future.result()
+            except (OSError, RuntimeError, ValueError) as error:
+                unreadable.append((listed[utterance][2], error))
+        return batch, sources, unreadable
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        queue: deque[tuple[list[str], list[Future[Source]]]] = deque()
+        for batch in batches:
+            queue.append((batch, [pool.submit(decode, u) for u in batch]))
+            if len(queue) > READ_AHEAD:
+                yield settle(*queue.popleft())
+        while queue:
+            yield settle(*queue.popleft())
+
+
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -228,7 +268,11 @@ def check_settings_file(out: Path, fingerprint: dict[str, Any]) -> None:
 
 
 class BatchWriter:
-    """Makes the files of one batch: reals first, then each codec over the whole batch."""
+    """Makes the files of one batch: reals first, then each codec over the whole batch.
+
+    Files are encoded and written by one background thread while the next batch is coded; being
+    one thread, it keeps each file's log record strictly after the file itself.
+    """
 
     def __init__(self, settings: Settings, codecs: Mapping[str, Any], log: RunLog, device: str):
         self.settings = settings
@@ -238,14 +282,16 @@ class BatchWriter:
         self.versions = package_versions()
         self.failures: list[dict[str, Any]] = []
         self.written = 0
+        self._writer = ThreadPoolExecutor(max_workers=1)
+        self._in_flight: deque[list[Future[None]]] = deque()
 
     def run(self, sources: dict[str, Source], outputs: dict[str, list[Output]], pending: set[str]):
         rate = self.settings.sample_rate
+        writes = []
         for utterance, source in sources.items():
             reals = [o for o in outputs[utterance] if o.condition is None and o.file in pending]
-            data = encode_wav(source.at(rate), rate) if reals else b""
-            for output in reals:
-                self.write(output, data, source, None)
+            if reals:
+                writes.append(self._writer.submit(self.write, reals, source.at(rate), rate, source))
         for name, codec in self.codecs.items():
             # The codec always sees the whole batch, finished files included: its output for one
             # clip may depend on its batch-mates, and a resumed run must reproduce it exactly.
@@ -268,34 +314,60 @@ class BatchWriter:
                         f"{len(source.at(codec.sample_rate))} (backends must trim to the input)"
                     )
                 if output.file in pending:
-                    audio = resample(result, codec.sample_rate, rate)
-                    self.write(output, encode_wav(audio, rate), source, codec)
+                    task = self._writer.submit(
+                        self.write, [output], result, codec.sample_rate, source, codec
+                    )
+                    writes.append(task)
+        self._in_flight.append(writes)
+        if len(self._in_flight) > 1:  # at most the previous batch is still being written
+            self.wait(self._in_flight.popleft())
 
-    def write(self, output: Output, data: bytes, source: Source, codec: Any) -> None:
-        atomic_write(self.settings.out / output.file, data)
-        self.log.append(
-            {
-                "file": output.file,
-                "label": output.label,
-                "idx": output.idx,
-                "split": output.split,
-                "condition": output.condition or "real",
-                "utterance": output.utterance,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "sample_rate": self.settings.sample_rate,
-                "source": {
-                    "corpus": source.corpus,
-                    "path": source.utterance.path,
-                    "sha256": source.sha256,
-                },
-                "codec": asdict(codec.spec) if codec is not None else None,
-                "checkpoint": dict(codec.provenance) if codec is not None else None,
-                "weights": self.settings.weights if codec is not None else None,
-                "device": self.device if codec is not None else None,
-                "versions": self.versions,
-            }
-        )
-        self.written += 1
+    @staticmethod
+    def wait(tasks: list[Future[None]]) -> None:
+        for task in tasks:
+            task.result()  # a failed write (a full disk) stops the run here
+
+    def finish(self) -> None:
+        """Wait for every file; re-raise the first write error."""
+        try:
+            while self._in_flight:
+                self.wait(self._in_flight.popleft())
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def write(
+        self, outputs: list[Output], audio: np.ndarray, rate: int, source: Source, codec: Any = None
+    ) -> None:
+        """Resample to the output rate, encode once, write each file, then log its record."""
+        target = self.settings.sample_rate
+        data = encode_wav(resample(audio, rate, target), target)
+        digest = hashlib.sha256(data).hexdigest()
+        for output in outputs:
+            atomic_write(self.settings.out / output.file, data)
+            self.log.append(self.record(output, digest, source, codec))
+            self.written += 1
+
+    def record(self, output: Output, digest: str, source: Source, codec: Any) -> dict[str, Any]:
+        return {
+            "file": output.file,
+            "label": output.label,
+            "idx": output.idx,
+            "split": output.split,
+            "condition": output.condition or "real",
+            "utterance": output.utterance,
+            "sha256": digest,
+            "sample_rate": self.settings.sample_rate,
+            "source": {
+                "corpus": source.corpus,
+                "path": source.utterance.path,
+                "sha256": source.sha256,
+            },
+            "codec": asdict(codec.spec) if codec is not None else None,
+            "checkpoint": dict(codec.provenance) if codec is not None else None,
+            "weights": self.settings.weights if codec is not None else None,
+            "device": self.device if codec is not None else None,
+            "versions": self.versions,
+        }
 
     def fail(self, utterance: Utterance, condition: str | None, error: str) -> None:
         self.failures.append(
@@ -340,16 +412,11 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     started = time.perf_counter()
     try:
         with tqdm(total=len(todo), unit="clip", desc=f"synthesize {index}/{count}") as bar:
-            for batch in batches:
-                if not any(o.file in pending for u in batch for o in outputs[u]):
-                    continue
-                sources = {}
-                for utterance in batch:
-                    root, corpus, record = listed[utterance]
-                    try:
-                        sources[utterance] = read_source(root, record, corpus)
-                    except (OSError, RuntimeError, ValueError) as error:
-                        writer.fail(record, None, f"unreadable source: {error}")
+            work = [b for b in batches if any(o.file in pending for u in b for o in outputs[u])]
+            rates = {settings.sample_rate, *(c.sample_rate for c in codecs.values())}
+            for batch, sources, unreadable in decoded_batches(work, listed, rates):
+                for record, error in unreadable:
+                    writer.fail(record, None, f"unreadable source: {error}")
                 writer.run(sources, outputs, pending)
                 bar.update(sum(o.file in pending for u in batch for o in outputs[u]))
                 if len(writer.failures) > settings.max_failures:
@@ -359,6 +426,7 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
                         f"{settings.max_failures}; see {report}"
                     )
     finally:
+        writer.finish()  # files already handed to the writer are completed, even on an error
         log.close()
     missing_report = [
         {

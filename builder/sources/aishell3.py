@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from builder.sources.manifest import CorpusError, Utterance, make_utterance
+from builder.sources.manifest import CorpusError, Utterance, with_headers
 
 LANGUAGE = "zh"
 PARTS = ("train", "test")
@@ -21,26 +21,17 @@ def prepare_aishell3(corpus_dir: os.PathLike[str] | str) -> list[Utterance]:
     parts = [root / p for p in PARTS if (root / p / "wav").is_dir()]
     if not parts:
         raise CorpusError(root, "not an AISHELL-3 folder: expected train/wav/ and/or test/wav/")
-    utterances: list[Utterance] = []
+    drafts: list[tuple[Path, dict[str, str]]] = []
     for part in parts:
         transcripts = read_content(part / "content.txt")
-        for path in sorted(part.glob("wav/*/*.wav")):
+        for path in part.glob("wav/*/*.wav"):
             # A wav missing from content.txt keeps its audio, with empty text.
             text, pinyin = transcripts.get(path.name, ("", ""))
-            utterances.append(
-                make_utterance(
-                    root,
-                    path,
-                    id=path.stem,
-                    speaker=path.parent.name,
-                    language=LANGUAGE,
-                    text=text,
-                    pinyin=pinyin,
-                )
-            )
-    if not utterances:
+            fields = {"id": path.stem, "speaker": path.parent.name, "language": LANGUAGE}
+            drafts.append((path, {**fields, "text": text, "pinyin": pinyin}))
+    if not drafts:
         raise CorpusError(root, "AISHELL-3 folder holds no wav/<speaker>/*.wav files")
-    return sorted(utterances, key=lambda u: u.id)
+    return with_headers(root, sorted(drafts, key=lambda draft: draft[1]["id"]))
 
 
 def read_content(path: Path) -> dict[str, tuple[str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from builder.sources.manifest import CorpusError, Utterance, make_utterance
+from builder.sources.manifest import CorpusError, Utterance, with_headers
 
 LANGUAGE = "en"
 MICROPHONES = ("mic1", "mic2")
@@ -35,20 +35,13 @@ def prepare_vctk(corpus_dir: os.PathLike[str] | str, *, mic: str = "mic1") -> li
         )
     if not audio:
         raise CorpusError(root, "VCTK folder holds no audio files in the expected layout")
-    utterances = []
+    drafts = []
     for utterance_id in sorted(audio):
         speaker = utterance_id.split("_")[0]
-        utterances.append(
-            make_utterance(
-                root,
-                audio[utterance_id],
-                id=utterance_id,
-                speaker=speaker,
-                language=LANGUAGE,
-                text=_transcript(root / "txt" / speaker / f"{utterance_id}.txt"),
-            )
-        )
-    return utterances
+        text = _transcript(root / "txt" / speaker / f"{utterance_id}.txt")
+        fields = {"id": utterance_id, "speaker": speaker, "language": LANGUAGE, "text": text}
+        drafts.append((audio[utterance_id], fields))
+    return with_headers(root, drafts)
 
 
 def _release_092(wav_dir: Path, mic: str) -> dict[str, Path]:
