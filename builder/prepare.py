@@ -73,6 +73,7 @@ class PrepareReport:
     extra_files: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     skipped_conditions: list[str] = field(default_factory=list)
+    unextracted: list[str] = field(default_factory=list)
 
     def lines(self) -> Iterator[str]:
         rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
@@ -90,6 +91,8 @@ class PrepareReport:
                 f"warning: {len(self.missing)} label rows name missing files and were left out: "
                 f"{summarise(self.missing)}"
             )
+        if self.unextracted:
+            yield f"not extracted, so left out: {summarise(self.unextracted)}"
         if self.skipped_conditions:
             yield f"already in the dataset, not added again: {', '.join(self.skipped_conditions)}"
         yield f"{len(self.configs)} configurations:"
@@ -138,6 +141,7 @@ def prepare(
         time.perf_counter() - started,
         plan.extra_files,
         plan.missing,
+        unextracted=plan.unextracted,
     )
 
 
@@ -210,6 +214,7 @@ def add_conditions(
         plan.extra_files,
         plan.missing,
         sorted(plan.skipped_groups),
+        plan.unextracted,
     )
 
 

@@ -79,6 +79,7 @@ class ReleasePlan:
     missing_groups: set[str] = field(default_factory=set)
     extra_files: list[str] = field(default_factory=list)
     skipped_groups: set[str] = field(default_factory=set)
+    unextracted: list[str] = field(default_factory=list)
 
     @property
     def conditions(self) -> Mapping[str, Condition]:
@@ -130,6 +131,10 @@ def plan_release(
     for index, source in enumerate(sources):
         named: set[str] = set()
         _check_text(source.label_path)
+        if not source.audio_dir.is_dir():
+            # Its archive was not downloaded (e.g. only the test archives): a partial release.
+            plan.unextracted.append(f"{source.label_path} ({source.audio_dir} is absent)")
+            continue
         for row in codecfake.read_label_file(source.label_path):
             named.add(row.file)
             clip = codecfake.clip_from_label(source.label_path, row, source.audio_dir, conditions)
@@ -163,6 +168,8 @@ def plan_release(
         if folder.is_dir() and folder not in covered:
             plan.extra_files.extend(_unnamed_files(folder, set()))
     _attach_copies(plan, copies)
+    if not plan.parts and not plan.skipped_groups:
+        raise ReleaseError(root, "holds no audio for any label file: extract its archives here")
     if plan.missing and not allow_missing:
         raise ReleaseError(
             root,
@@ -225,7 +232,7 @@ def check_complete_sizes(plan: ReleasePlan) -> None:
     Parts that lost rows to ``--allow-missing`` (A3's real clips are often absent from a
     download) were reported already and are not checked again.
     """
-    names = {s.label_path.stem for s in plan.index.sources}
+    names = {s.label_path.stem for s in plan.index.sources if s.audio_dir.is_dir()}
     if not {"train", "dev", *codecfake.CODEC_CONDITIONS} <= names:
         return
     wrong = []

@@ -4,6 +4,7 @@ through the real command line, and leaves nothing half-written behind."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import datasets
@@ -212,4 +213,11 @@ def test_a_label_file_that_is_not_text_names_its_line(release, tmp_path, capsys)
     err = run_prepare(release, tmp_path / "out", capsys)
     lines = len(label.read_bytes().split(b"\n")) - 1
     assert f"{label}:{lines}: is not UTF-8 text" in err
+    assert_nothing_left(tmp_path)
+
+
+def test_label_files_without_any_audio_are_refused(release, tmp_path, capsys):
+    shutil.rmtree(release.root / "test")
+    err = run_prepare(release, tmp_path / "out", capsys)
+    assert f"{release.root}: holds no audio for any label file" in err
     assert_nothing_left(tmp_path)

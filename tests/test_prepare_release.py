@@ -8,6 +8,7 @@ wrote and the issue's rules, never from the code under test.
 from __future__ import annotations
 
 import io
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -264,3 +265,23 @@ def test_a_wav_is_stored_untouched_even_when_it_is_float(tmp_path, cache):
     ).cast_column("audio", datasets.Audio(decode=False))
     subtypes = {soundfile.info(io.BytesIO(r["audio"]["bytes"])).subtype for r in raw}
     assert subtypes == {"FLOAT", "PCM_16"}
+
+
+def test_label_files_whose_audio_was_not_downloaded_are_left_out(tmp_path, cache):
+    """Every label file, but the train archive not extracted: the rest is prepared, and the
+    release does not count as complete (no size check against the full counts)."""
+    codecs = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+    release = make_release(tmp_path / "release", conditions=codecs, n_en=1, n_zh=1)
+    shutil.rmtree(release.root / "train")
+    report = prepare(release.root, tmp_path / "out", progress=False)
+    assert report.unextracted == [
+        f"{release.label_path('train.txt')} ({release.root / 'train'} is absent)"
+    ]
+    kept = Release(release.root, [r for r in release.rows if r.label_file != "train.txt"])
+    configs = {c.name: c.sizes for c in report.configs}
+    assert set(configs) == set(spec_configs(codecs))
+    for name, (conditions, languages) in spec_configs(codecs).items():
+        expected = kept.expected_rows(conditions, languages)
+        assert configs[name] == {s: len(r) for s, r in expected.items()}, name
+    loaded = datasets.load_dataset(str(tmp_path / "out"), "en_C1", cache_dir=cache)
+    assert set(loaded) == {"validation", "test"}
