@@ -89,11 +89,10 @@ def run_train(args: argparse.Namespace) -> int:
     from baseline.lfcc import LfccConfig
     from baseline.stream import iter_clips, open_split
     from baseline.train import fit, gather_frames, write_run
+    from codecfake import CodecfakeError
 
     features = LfccConfig()
     if args.config and len(args.config) > 1:
-        from codecfake import CodecfakeError
-
         raise CodecfakeError("train takes one --config")
     config = args.config[0] if args.config else None
     stream = open_split(args.dataset, config, args.split, shuffle_seed=args.seed)
@@ -102,11 +101,10 @@ def run_train(args: argparse.Namespace) -> int:
             iter_clips(stream, args.max_samples), features, args.max_clips, bar
         )
     source = {"dataset": str(args.dataset), "config": config, "split": args.split}
+    print(f"fitting two {args.components}-component GMMs (EM)...", file=sys.stderr, flush=True)
     try:
         model = fit(gathered, features, args.components, args.max_frames, args.seed, source)
     except ValueError as error:
-        from codecfake import CodecfakeError
-
         raise CodecfakeError(f"cannot train on {source}: {error}") from error
     run_config = {
         **source,
