@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from builder.codecs import CodecSpec, release_condition
+from builder.pipeline import STATE_DIR
 from builder.provenance import PROVENANCE_FILE, dumps, iter_records, write_jsonl
 from builder.release import write_conditions_file, write_label_files
-from builder.synthesize import STATE_DIR
 from codecfake import CONDITIONS, CodecfakeError
 
 EPILOG = """\
