@@ -347,6 +347,8 @@ def test_every_available_backend(
     tmp_path: Path, vctk_samples: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each backend this machine can run, at its real rate, into one release (random weights)."""
+    import datasets
+
     from builder.codecs import CodecError, check_loadable, parse_codec_definition
 
     added = {"C8": "identity", "C9": "opus@12kbps", "C10": "mp3@24kbps", "C11": "mimi@q8"}
@@ -382,4 +384,9 @@ def test_every_available_backend(
     assert set(made) == set(available)
     for name in available:  # sub-configurations cover the test utterances, the rest all of them
         assert made[name] == (tested if "-" in name else utterances), name
+    folder = tmp_path / "dataset"
+    assert main(["prepare", str(out), str(folder)]) == 0
+    c7 = datasets.load_dataset(str(folder), "C7", split="test")
+    assert sorted(c7["label"]) == [0] * len(tested) + [1] * len(utterances)
+    assert {r for r in c7["codec"] if r} == {"DAC"}
     capsys.readouterr()
