@@ -109,6 +109,10 @@ def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> di
     unused = sorted(set(settings.checkpoints) - set(names))
     if unused:
         raise CodecfakeError(f"--checkpoint given for {', '.join(unused)}, not in --conditions")
+    if settings.checkpoints and settings.weights == "random":
+        raise CodecfakeError(
+            "--checkpoint loads trained weights; it has no effect with random ones"
+        )
     if load is None:
         from builder.codecs import load_codec as load
     return {
