@@ -40,6 +40,9 @@ CodecLoader = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Settings:
+    """One run's options (the command line's, as data). ``fingerprint`` is the part that decides
+    output bytes, which every shard and every resume of a release must share."""
+
     out: Path
     corpora: Mapping[str, Path]  # language -> corpus root
     conditions: tuple[str, ...] = CODEC_CONDITIONS
@@ -72,6 +75,8 @@ class Settings:
 
 @dataclass
 class ShardSummary:
+    """What a shard did, for the caller to print: counts, failures, speed."""
+
     written: int = 0
     finished_before: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -100,7 +105,10 @@ def requested_conditions(settings: Settings) -> tuple[str, ...]:
     from builder.codecs import parse_codec_definition
 
     defined = [parse_codec_definition(text).condition for text in settings.definitions]
-    return tuple(dict.fromkeys([*settings.conditions, *defined]))
+    names = tuple(dict.fromkeys([*settings.conditions, *defined]))
+    if not names:
+        raise CodecfakeError("no conditions to make: give --conditions and/or --codec")
+    return names
 
 
 def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> dict[str, Any]:
@@ -153,6 +161,7 @@ def make_plan(settings: Settings, languages: Mapping[str, str]) -> tuple[SplitPl
 
 
 def check_settings_file(out: Path, fingerprint: dict[str, Any]) -> None:
+    """Record the byte-deciding settings on the first run; refuse a later run that differs."""
     path = out / SETTINGS_FILE
     if path.is_file():
         before = json.loads(path.read_text(encoding="utf-8"))
