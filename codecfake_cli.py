@@ -15,10 +15,19 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
-    "prepare": ("builder.prepare", "turn an extracted official release into a loadable dataset folder"),
-    "synthesize": ("builder.synthesize", "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs"),
+    "prepare": (
+        "builder.prepare",
+        "turn an extracted official release into a loadable dataset folder",
+    ),
+    "synthesize": (
+        "builder.synthesize",
+        "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs",
+    ),
     "codecs": ("builder.codecs.cli", "list codec conditions, their checkpoints and what runs here"),
-    "merge-shards": ("builder.merge", "fold finished synthesize shards into label files + provenance"),
+    "merge-shards": (
+        "builder.merge",
+        "fold finished synthesize shards into label files + provenance",
+    ),
     "publish": ("builder.publish", "validate a dataset folder and upload it to a Hub dataset repo"),
     "baseline": ("baseline.cli", "train / score the reference LFCC-GMM countermeasure"),
     "demo": ("builder.demo", "the whole pipeline on a synthetic corpus, offline, in minutes"),
