@@ -12,11 +12,10 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from builder.codecs import CodecSpec, release_condition
 from builder.pipeline import STATE_DIR
-from builder.provenance import PROVENANCE_FILE, dumps, iter_records, write_jsonl
+from builder.provenance import PROVENANCE_FILE, file_of, iter_lines, write_lines
 from builder.release import write_conditions_file, write_label_files
 from codecfake import CONDITIONS, CodecfakeError
 
@@ -70,27 +69,27 @@ def merge_release(release_dir: Path) -> MergeSummary:
         raise CodecfakeError(
             f"{release}: shards {', '.join(unfinished)} have not finished; rerun them first"
         )
-    records: dict[str, dict[str, Any]] = {
-        r["file"]: r for r in iter_records(release / PROVENANCE_FILE)
-    }
+    # Raw lines, not parsed records: a full release has a million of them.
+    lines = {file_of(line): line for line in iter_lines(release / PROVENANCE_FILE)}
     failures: set[str] = set()
     if state.is_dir():
         for log in sorted(state.glob("*.log.jsonl")):
-            records.update((r["file"], r) for r in iter_records(log))
+            lines.update((file_of(line), line) for line in iter_lines(log))
         for report in sorted(state.glob("*.failures.jsonl")):
-            failures.update(dumps(r) for r in iter_records(report))
-    present = [records[f] for f in sorted(records) if (release / f).is_file()]
-    labels = write_label_files(release, ((r["file"], r["label"], r["idx"]) for r in present))
-    specs = {
-        r["condition"]: r["codec"]
-        for r in present
-        if r["codec"] and r["condition"] not in CONDITIONS
-    }
+            failures.update(iter_lines(report))
+    present = [lines[f] for f in sorted(lines) if (release / f).is_file()]
+    rows, specs = [], {}
+    for line in present:
+        record = json.loads(line)
+        rows.append((record["file"], record["label"], record["idx"]))
+        if record["codec"] and record["condition"] not in CONDITIONS:
+            specs[record["condition"]] = record["codec"]
+    labels = write_label_files(release, rows)
     write_conditions_file(release, {n: release_condition(CodecSpec(**s)) for n, s in specs.items()})
-    write_jsonl(release / PROVENANCE_FILE, present)
+    write_lines(release / PROVENANCE_FILE, present)
     report = release / FAILURES_FILE
     if failures:
-        write_jsonl(report, [json.loads(line) for line in sorted(failures)])
+        write_lines(report, sorted(failures))
     else:
         report.unlink(missing_ok=True)
     for stale in release.glob("**/.*.tmp"):

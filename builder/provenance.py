@@ -35,26 +35,37 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSON Lines file; a torn last line (a run killed mid-write) is ignored."""
+def iter_lines(path: Path) -> Iterator[str]:
+    """Complete lines of a JSON Lines file; a torn last line (a run killed mid-write) is ignored."""
     if not path.is_file():
         return
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             if not line.endswith("\n"):
                 return
-            yield json.loads(line)
+            yield line
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    return (json.loads(line) for line in iter_lines(path))
+
+
+def file_of(line: str) -> str:
+    return json.loads(line)["file"]
 
 
 class RunLog:
-    """The append-only record log of one shard, plus records already merged into the release."""
+    """The append-only record log of one shard, plus records already merged into the release.
+
+    It remembers only which files have a record: a full release has a million of them.
+    """
 
     def __init__(self, path: Path, merged: Path | None = None):
         self.path = path
-        self.records: dict[str, dict[str, Any]] = {}
+        self.files: set[str] = set()
         for source in (merged, path):
             if source is not None:
-                self.records.update((r["file"], r) for r in iter_records(source))
+                self.files.update(file_of(line) for line in iter_lines(source))
         self._drop_torn_tail()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the log
@@ -69,12 +80,12 @@ class RunLog:
                 handle.truncate(keep)
 
     def finished(self, release_dir: Path, file: str) -> bool:
-        return file in self.records and (release_dir / file).is_file()
+        return file in self.files and (release_dir / file).is_file()
 
     def append(self, record: dict[str, Any]) -> None:
         self._handle.write(dumps(record))
         self._handle.flush()
-        self.records[record["file"]] = record
+        self.files.add(record["file"])
 
     def close(self) -> None:
         self._handle.close()
@@ -82,7 +93,11 @@ class RunLog:
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """All records, one per line, written atomically."""
+    write_lines(path, (dumps(r) for r in records))
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
-        handle.writelines(dumps(r) for r in records)
+        handle.writelines(lines)
     os.replace(temporary, path)
