@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
@@ -253,7 +253,7 @@ def parse_file_name(name: str) -> ParsedName:
     ``F0k_`` is codec Ck, ``C3-1_`` a codec sub-configuration, ``Lk_`` the ALM set Ak. A name
     without a prefix is a real clip, or an A3 clip whose condition only its label file knows.
     """
-    stem = PurePosixPath(name).name
+    stem = name.rsplit("/", 1)[-1]  # a plain split: this runs once per trial when reading scores
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     condition = None
     if m := _PREFIX.match(stem):
