@@ -27,8 +27,8 @@ import torch
 
 import codecfake
 
-from .models.detector import MODEL_NAMES, Detector, build_backend
-from .models.lcnn import MEL_FLAT_FEATURES, W2V2_FLAT_FEATURES
+from .models.detector import MODEL_NAMES, Detector, build_backend, build_frontend
+from .models.lcnn import MEL_SHAPE, XLSR_SHAPE, flat_features
 
 logger = logging.getLogger("codecfake")
 
@@ -259,7 +259,7 @@ def model_name_of(state: Mapping[str, torch.Tensor], path: Path) -> str:
     """Which of :data:`MODEL_NAMES` a back-end state dict belongs to, from its tensors."""
     if "fc_mu.weight" in state and "out.1.weight" in state:
         width = state["out.1.weight"].shape[-1]
-        names = {MEL_FLAT_FEATURES: "mel-lcnn", W2V2_FLAT_FEATURES: "w2v2-lcnn"}
+        names = {flat_features(*MEL_SHAPE): "mel-lcnn", flat_features(*XLSR_SHAPE): "w2v2-lcnn"}
         if width in names:
             return names[width]
     if "LL.weight" in state and "out_layer.weight" in state:
@@ -297,4 +297,4 @@ def load_official_checkpoint(path: str | Path) -> torch.nn.Module:
 def detector_from_official(path: str | Path, ssl: str | None = None) -> Detector:
     """A whole detector (front-end + the checkpoint's back-end) in eval mode; ``ssl`` for W2V2."""
     name, backend = _official_backend(path)
-    return Detector(name, backend, ssl).eval()
+    return Detector(name, build_frontend(name, ssl), backend, ssl).eval()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from baseline.stream import OFFICIAL_INPUT_SAMPLES
 
 from .aasist import W2VAASIST
-from .detector import MODEL_NAMES, Detector, build_backend, build_detector
+from .detector import MODEL_NAMES, Detector, build_backend, build_detector, build_frontend
 from .lcnn import LCNN
 from .mel import MelFrontend
 from .ssl import SSLFrontend
@@ -18,10 +18,11 @@ __all__ = [
     "LCNN",
     "MODEL_NAMES",
     "OFFICIAL_INPUT_SAMPLES",
+    "W2VAASIST",
     "Detector",
     "MelFrontend",
     "SSLFrontend",
-    "W2VAASIST",
     "build_backend",
     "build_detector",
+    "build_frontend",
 ]

@@ -129,7 +129,7 @@ class GraphPool(nn.Module):
         return torch.gather(h * scores, 1, index.expand(-1, -1, h.size(-1)))
 
 
-class Residual_block(nn.Module):  # noqa: N801 - the authors' class name, kept for the mapping
+class ResidualBlock(nn.Module):
     """Two (2, 3) convolutions plus the identity (through a (1, 3) conv where channels change)."""
 
     def __init__(self, in_channels: int, out_channels: int, first: bool = False) -> None:
@@ -151,11 +151,11 @@ class Residual_block(nn.Module):  # noqa: N801 - the authors' class name, kept f
 
 
 class W2VAASIST(nn.Module):
-    """(B, 1, 1024, frames) XLS-R features -> (B, 2) logits."""
+    """(B, 1, 1024, frames) XLS-R features -> (B, 2) logits (``ssl_dim`` for a smaller SSL model)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_dim: int = SSL_DIM) -> None:
         super().__init__()
-        self.LL = nn.Linear(SSL_DIM, FRONT_DIM)
+        self.LL = nn.Linear(ssl_dim, FRONT_DIM)
         self.first_bn = nn.BatchNorm2d(1)
         self.first_bn1 = nn.BatchNorm2d(GAT_DIM)
         self.drop = nn.Dropout(0.5)
@@ -164,7 +164,7 @@ class W2VAASIST(nn.Module):
         channels = [(1, 32), (32, 32), (32, 64), (64, 64), (64, 64), (64, 64)]
         self.encoder = nn.Sequential(
             *(
-                nn.Sequential(Residual_block(i, o, first=index == 0))
+                nn.Sequential(ResidualBlock(i, o, first=index == 0))
                 for index, (i, o) in enumerate(channels)
             )
         )

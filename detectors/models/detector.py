@@ -12,28 +12,37 @@ import torch
 import codecfake
 
 from .aasist import W2VAASIST
-from .lcnn import LCNN, MEL_FLAT_FEATURES, W2V2_FLAT_FEATURES
+from .lcnn import LCNN, MEL_SHAPE, XLSR_SHAPE
 from .mel import MelFrontend
 from .ssl import SSLFrontend
 
 MODEL_NAMES: tuple[str, ...] = ("mel-lcnn", "w2v2-lcnn", "w2v2-aasist")
 
 
-def build_backend(name: str) -> torch.nn.Module:
-    """The back-end of model ``name``, randomly initialised."""
-    if name == "mel-lcnn":
-        return LCNN(MEL_FLAT_FEATURES)
-    if name == "w2v2-lcnn":
-        return LCNN(W2V2_FLAT_FEATURES)
+def check_model_name(name: str) -> str:
+    if name not in MODEL_NAMES:
+        raise codecfake.CodecfakeError(
+            f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}"
+        )
+    return name
+
+
+def build_backend(name: str, input_shape: tuple[int, int] | None = None) -> torch.nn.Module:
+    """The back-end of model ``name``, randomly initialised.
+
+    ``input_shape`` is what the front-end gives for 64,600 samples (the last two axes); by
+    default the published one, (505, 80) mel or (1024, 201) XLS-R. A small test SSL model gives
+    a smaller one.
+    """
+    check_model_name(name)
     if name == "w2v2-aasist":
-        return W2VAASIST()
-    raise codecfake.CodecfakeError(
-        f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}"
-    )
+        return W2VAASIST((input_shape or XLSR_SHAPE)[0])
+    return LCNN(input_shape or (MEL_SHAPE if name == "mel-lcnn" else XLSR_SHAPE))
 
 
-def build_frontend(name: str, ssl: str | None) -> torch.nn.Module:
-    if name == "mel-lcnn":
+def build_frontend(name: str, ssl: str | None = None) -> MelFrontend | SSLFrontend:
+    """The fixed front-end of model ``name``; the W2V2 ones need ``ssl``."""
+    if check_model_name(name) == "mel-lcnn":
         return MelFrontend()
     if ssl is None:
         raise codecfake.CodecfakeError(
@@ -50,12 +59,17 @@ class Detector(torch.nn.Module):
     :class:`SSLFrontend`), and no front-end has trainable parameters.
     """
 
-    def __init__(self, name: str, backend: torch.nn.Module, ssl: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        frontend: MelFrontend | SSLFrontend,
+        backend: torch.nn.Module,
+        ssl: str | None = None,
+    ) -> None:
         super().__init__()
-        self.name = name
-        self.ssl = ssl if name != "mel-lcnn" else None
-        self.frontend = build_frontend(name, ssl)
-        self.frontend.requires_grad_(False)
+        self.name = check_model_name(name)
+        self.ssl = None if name == "mel-lcnn" else ssl
+        self.frontend = frontend.requires_grad_(False)
         self.backend = backend
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -65,5 +79,9 @@ class Detector(torch.nn.Module):
 
 
 def build_detector(name: str, ssl: str | None = None) -> Detector:
-    """A randomly initialised detector; ``ssl`` (Hub id or local directory) for the W2V2 ones."""
-    return Detector(name, build_backend(name), ssl)
+    """A randomly initialised detector; ``ssl`` (Hub id or local directory) for the W2V2 ones.
+
+    The back-end is sized to what the front-end gives (1024 x 201 features for XLS-R).
+    """
+    frontend = build_frontend(name, ssl)
+    return Detector(name, frontend, build_backend(name, frontend.output_shape), ssl)

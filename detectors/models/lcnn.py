@@ -2,7 +2,8 @@
 
 Module paths (``conv1.0``, ``conv3.3``, ``out.1``, ``fc_mu``) are those of the authors' pickled
 ``model.LCNN``, so their state dict loads 1:1. Mel (B, 1, 505, 80) and XLS-R (B, 1, 1024, 201)
-inputs differ only in the size of the first linear layer.
+inputs differ only in the size of the first linear layer, which follows the input shape (so a
+small test SSL model gets a small LCNN).
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-MEL_FLAT_FEATURES = 4_960  # 32 x 31 x 5 after four 2x2 pools of (505, 80)
-W2V2_FLAT_FEATURES = 24_576  # 32 x 64 x 12 after four 2x2 pools of (1024, 201)
+MEL_SHAPE = (505, 80)  # (frames, mel bands) of 64,600 samples
+XLSR_SHAPE = (1_024, 201)  # (features, frames) of 64,600 samples
+CHANNELS_OUT = 32
+
+
+def flat_features(height: int, width: int) -> int:
+    """Inputs of the first linear layer: 32 channels after four 2x2 max-pools.
+
+    4,960 = 32 x 31 x 5 for mel, 24,576 = 32 x 64 x 12 for XLS-R: the published widths.
+    """
+    return CHANNELS_OUT * (height // 16) * (width // 16)
 
 
 class MaxFeatureMap(nn.Module):
@@ -35,7 +45,7 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 class LCNN(nn.Module):
     """Nine conv blocks, then ``out`` (dropout, linear, MFM, linear) and ``fc_mu`` to two logits."""
 
-    def __init__(self, flat_features: int = MEL_FLAT_FEATURES) -> None:
+    def __init__(self, input_shape: tuple[int, int] = MEL_SHAPE) -> None:
         super().__init__()
         self.conv1 = _conv(1, 64, 5, nn.MaxPool2d(2))
         self.conv2 = _conv(32, 64, 1, _bn(32))
@@ -45,9 +55,12 @@ class LCNN(nn.Module):
         self.conv6 = _conv(64, 128, 1, _bn(64))
         self.conv7 = _conv(64, 64, 3, _bn(32))
         self.conv8 = _conv(32, 64, 1, _bn(32))
-        self.conv9 = _conv(32, 64, 3, nn.MaxPool2d(2))
+        self.conv9 = _conv(32, CHANNELS_OUT * 2, 3, nn.MaxPool2d(2))
         self.out = nn.Sequential(
-            nn.Dropout(0.7), nn.Linear(flat_features, 160), MaxFeatureMap(), nn.Linear(80, 256)
+            nn.Dropout(0.7),
+            nn.Linear(flat_features(*input_shape), 160),
+            MaxFeatureMap(),
+            nn.Linear(80, 256),
         )
         self.fc_mu = nn.Linear(256, 2)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from baseline.stream import OFFICIAL_INPUT_SAMPLES
+
 SAMPLE_RATE = 16_000
 N_FFT = 512
 HOP_LENGTH = 128
@@ -48,6 +50,9 @@ class MelFrontend(torch.nn.Module):
     The window and filters are non-persistent buffers: they follow ``.to(device)`` but stay out
     of state dicts, so a saved detector holds its back-end alone.
     """
+
+    output_shape = (1 + OFFICIAL_INPUT_SAMPLES // HOP_LENGTH, N_MELS)
+    """The back-end's input (frames, bands) for the official cut: (505, 80)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 import codecfake
+from baseline.stream import OFFICIAL_INPUT_SAMPLES
 
 HIDDEN_STATE = 5
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor's zero-mean unit-variance normalisation
@@ -71,6 +72,9 @@ class SSLFrontend(torch.nn.Module):
         self.model = truncate(load_wav2vec2(ssl))
         self.model.requires_grad_(False)
         self.model.eval()
+        frames = int(self.model._get_feat_extract_output_lengths(OFFICIAL_INPUT_SAMPLES))
+        self.output_shape = (self.model.config.hidden_size, frames)
+        """The back-end's input (features, frames) for the official cut: (1024, 201) for XLS-R."""
 
     def train(self, mode: bool = True) -> SSLFrontend:
         return super().train(False)
