@@ -13,6 +13,7 @@ SHARED_FIXTURES = Path(
 )
 VCTK_SAMPLES = SHARED_FIXTURES / "vctk_codec_samples"
 OFFICIAL_SCORES = SHARED_FIXTURES / "official_scores"
+OFFICIAL_CHECKPOINTS = SHARED_FIXTURES / "official_checkpoints"
 
 # Tests never reach a hub: everything they load is built locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,3 +34,11 @@ def official_scores() -> Path:
     if not OFFICIAL_SCORES.is_dir():
         pytest.skip(f"official score files not found at {OFFICIAL_SCORES}")
     return OFFICIAL_SCORES
+
+
+@pytest.fixture(scope="session")
+def official_checkpoints() -> Path:
+    """The published Codecfake checkpoints and their reference outputs; skips when absent."""
+    if not OFFICIAL_CHECKPOINTS.is_dir():
+        pytest.skip(f"official checkpoints not found at {OFFICIAL_CHECKPOINTS}")
+    return OFFICIAL_CHECKPOINTS
