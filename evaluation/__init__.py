@@ -5,8 +5,8 @@ paper's table; ``codecfake eval`` does the same from score files. See ``evaluati
 definition and the polarity choice.
 """
 
-from evaluation.api import EvaluationTable, evaluate
-from evaluation.eer import EERResult, EvaluationError, PolarityWarning, eer, eer_from_classes
+from .api import EvaluationTable, evaluate
+from .eer import EERResult, EvaluationError, PolarityWarning, eer, eer_from_classes
 
 __all__ = [
     "EERResult",

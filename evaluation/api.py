@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from codecfake import CONDITIONS, Condition
-from evaluation.eer import DEFAULT_RESAMPLES, EvaluationError, Polarity, labels_to_real
-from evaluation.scores import Trials
-from evaluation.table import JSON_KEYS, POOLED, Row, evaluate_groups, format_table, make_groups
+
+from .eer import DEFAULT_RESAMPLES, EvaluationError, Polarity, labels_to_real
+from .llr import ScoreKind
+from .scores import Trials
+from .table import JSON_KEYS, POOLED, Row, evaluate_groups, format_table, make_groups
 
 METADATA_COLUMNS = ("file", "label", "condition", "language")
 
@@ -46,7 +48,9 @@ class EvaluationTable:
             import pandas
         except ImportError as error:  # pandas is optional: records and JSON need nothing
             raise EvaluationError("to_pandas() needs pandas: pip install pandas") from error
-        return pandas.DataFrame(self.to_records(), columns=list(JSON_KEYS))
+        records = self.to_records()
+        columns = list(dict.fromkeys(key for record in records for key in record)) or JSON_KEYS
+        return pandas.DataFrame(records, columns=list(columns))
 
     def get(self, condition: str, language: str = POOLED) -> Row:
         """The row of one condition (or ``CAVG``/``LAVG``) and language."""
@@ -108,6 +112,8 @@ def evaluate(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     conditions: Mapping[str, Condition] = CONDITIONS,
+    metrics: Sequence[str] = ("eer",),
+    score_kind: ScoreKind | None = None,
 ) -> EvaluationTable:
     """The EER table of ``scores`` (higher = more real), one per row of ``data``, in its order.
 
@@ -115,6 +121,10 @@ def evaluate(
     Table, a pandas DataFrame or a dict with ``file``, ``label`` (``real``/``fake`` or the class
     index: 0 real, 1 fake), ``condition`` and optionally ``language`` columns. As in the paper,
     each codec condition's fakes are scored against the split's shared real clips.
+
+    ``metrics`` adds ``mindcf``, ``actdcf``, ``cllr`` (with ``mincllr``) or ``mincllr`` to each
+    row, as ``codecfake eval --metrics`` does. actDCF and CLLR read the scores as LLRs, so scores
+    that all lie in [0, 1] need ``score_kind="prob"`` (turned into LLRs by logit) or ``"llr"``.
     """
     columns = metadata_columns(data)
     values = np.asarray(scores, dtype=np.float64).ravel()
@@ -134,4 +144,7 @@ def evaluate(
         origin=np.array([f"row {i}" for i in range(values.size)], dtype=object),
     )
     groups = make_groups(trials, by_language=by_language, conditions=conditions)
-    return EvaluationTable(evaluate_groups(groups, polarity, resamples, seed), polarity)
+    rows = evaluate_groups(
+        groups, polarity, resamples, seed, metrics=metrics, score_kind=score_kind
+    )
+    return EvaluationTable(rows, polarity)

@@ -2,7 +2,8 @@
 
 Score files are the official `filename score label` text (plain or .gz; labels real/fake or
 bonafide/spoof), or `filename score` text, CSV or Parquet (file,score columns) whose labels come
-from --labels or --dataset. Higher scores must mean "more likely real".
+from --labels or --dataset. Higher scores must mean "more likely real". --metrics adds the
+ASVspoof 5 measures (minDCF, actDCF, CLLR), and --record keeps the table as a result record.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 
-from evaluation.eer import DEFAULT_RESAMPLES, POLARITIES, EvaluationError
+from .eer import DEFAULT_RESAMPLES, POLARITIES
+from .llr import SCORE_KINDS
+from .table import METRICS
 
 EPILOG = f"""\
 examples:
@@ -26,6 +28,11 @@ examples:
   codecfake eval --labels Codecfake/ my_scores.txt
   codecfake eval --dataset codecfake/ my_scores.parquet
 
+  # ASVspoof 5 metrics beside the EER, on softmax outputs, kept as a result record
+  codecfake eval --metrics eer,mindcf,actdcf,cllr --scores prob --record results/mine.json \
+      scores/*_result.txt
+  codecfake results --paper results/*.json        # side by side with the paper's detectors
+
 polarity:
   fixed  ASVspoof 2021 definition (default): higher score = more real, never flipped.
          The official repository's script does this; an EER above 50% is flagged.
@@ -35,9 +42,30 @@ A condition comes from each clip's name prefix (F05_ = C5, C3-1_ = C3-1, L1_ = A
 score file's name (C5_result.txt, L3_result.txt = A3), else from --labels/--dataset. Reals not
 tied to one condition are shared: every codec condition is scored against them.
 Intervals: percentile bootstrap over {DEFAULT_RESAMPLES} resamples (reals and fakes resampled
-separately), seeded by --seed; --bootstrap 0 turns them off."""
+separately), seeded by --seed; --bootstrap 0 turns them off.
+
+metrics (bona fide is the target class; each row's scores turned as its EER took them):
+  eer     equal error rate, % (always computed)
+  mindcf  lowest normalised detection cost over all thresholds, ASVspoof 5 costs (P_spoof 0.05,
+          C_miss 1, C_fa 10); 1 = the better of accept-all and reject-all. Any score.
+  actdcf  the same cost at the Bayes threshold log(C_fa P_spoof / (C_miss P_bona)) = -0.642:
+          needs log-likelihood ratios.
+  cllr    log-likelihood-ratio cost in bits (1 = always "can't tell"): needs LLRs. Adds
+          mincllr, the CLLR after the best monotone (PAV) recalibration; any score.
+actdcf and cllr refuse scores that all lie in [0, 1] unless --scores says what they are:
+llr as they are, or prob (probabilities of real, turned into LLRs by logit)."""
 
 BY_KEYS = ("condition", "language")
+
+
+def _metrics(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(METRICS)}, got {text!r}"
+        )
+    return names
 
 
 def _by(text: str) -> tuple[str, ...]:
@@ -82,38 +110,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"bootstrap resamples per 95%% interval (default {DEFAULT_RESAMPLES}; 0 = none)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument(
+        "--metrics",
+        type=_metrics,
+        default=("eer",),
+        metavar="LIST",
+        help=f"comma-separated, of {','.join(METRICS)} (default eer: the paper's table)",
+    )
+    parser.add_argument(
+        "--scores",
+        dest="score_kind",
+        choices=SCORE_KINDS,
+        help="what the scores are, for actdcf and cllr: llr, or prob (turned into LLRs by logit)",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="NAME.json",
+        help="also write a result record: the table, score-file checksums, data, versions",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from codecfake import CONDITIONS, release_conditions
-    from evaluation.scores import dataset_label_index, read_score_files, release_label_index
-    from evaluation.table import POOLED, evaluate_groups, format_table, make_groups
+    from pathlib import Path
 
-    if args.bootstrap < 0:
-        raise EvaluationError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
-    labels = None
-    conditions = CONDITIONS
-    if args.labels:
-        labels = release_label_index(args.labels)
-        conditions = release_conditions(args.labels)
-    elif args.dataset:
-        labels = dataset_label_index(args.dataset)
-    trials = read_score_files(args.scores, labels)
-    groups = make_groups(trials, by_language="language" in args.by, conditions=conditions)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rows = evaluate_groups(groups, args.polarity, args.bootstrap, args.seed)
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+    from .pipeline import EvalSettings, score
+    from .table import POOLED, format_table
+
+    settings = EvalSettings(
+        scores=tuple(args.scores),
+        polarity=args.polarity,
+        by_language="language" in args.by,
+        metrics=args.metrics,
+        score_kind=args.score_kind,
+        labels=args.labels,
+        dataset=args.dataset,
+        resamples=args.bootstrap,
+        seed=args.seed,
+    )
+    scored = score(settings)
+    rows, groups = scored.rows, scored.groups
+    for warning in scored.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:  # the rows' schema is fixed, so the polarity goes to stderr
         print(f"polarity: {args.polarity}", file=sys.stderr)
         print(json.dumps([row.to_json() for row in rows], indent=2))
     else:
         print(format_table(rows, args.polarity))
     if args.det:
-        from evaluation.det import plot_det
+        from .det import plot_det
 
         pooled = [g for g in groups if g.language == POOLED]
         written = plot_det(pooled, rows, args.det, title=f"DET curves ({args.polarity} polarity)")
         print(f"DET plot written to {written}", file=sys.stderr)
+    if args.record:
+        from .records import make_record, write_record
+
+        target = Path(args.record)
+        write_record(target, make_record(settings, rows, target))
+        print(f"result record written to {target}", file=sys.stderr)
     return 0

@@ -94,10 +94,11 @@ def labels_to_real(labels: Sequence[object] | np.ndarray) -> np.ndarray:
     return np.array([_LABEL_ALIASES[v.lower()] for v in values.tolist()], dtype=bool)[inverse]
 
 
-def _checked_scores(scores: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
+def checked_scores(scores: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
+    """Scores as a flat float64 array, refused when empty or not finite (``what`` names them)."""
     array = np.asarray(scores, dtype=np.float64).ravel()
     if array.size == 0:
-        raise EvaluationError(f"no {what} trials: the EER needs both real and fake scores")
+        raise EvaluationError(f"no {what} trials: every metric needs both real and fake scores")
     bad = ~np.isfinite(array)
     if bad.any():
         first = int(np.argmax(bad))
@@ -223,8 +224,8 @@ def eer_from_classes(
     """
     if polarity not in POLARITIES:
         raise EvaluationError(f"unknown polarity {polarity!r} (expected one of {POLARITIES})")
-    real = _checked_scores(real, "real")
-    fake = _checked_scores(fake, "fake")
+    real = checked_scores(real, "real")
+    fake = checked_scores(fake, "fake")
     if min(real.min(), fake.min()) == max(real.max(), fake.max()):
         raise EvaluationError("all scores are equal: an EER needs at least two distinct scores")
     value, threshold = _fixed_eer(real, fake)

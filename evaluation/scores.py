@@ -34,7 +34,8 @@ from codecfake import (
     iter_release_clips,
     parse_file_name,
 )
-from evaluation.eer import EvaluationError
+
+from .eer import EvaluationError
 
 LABEL_WORDS = {"real": True, "bonafide": True, "fake": False, "spoof": False}
 _SCORE_FILE_CONDITION = re.compile(r"^(?:(?P<c>C\d+(?:-\d+)?)|L(?P<alm>\d+)|(?P<a>A\d+))(?=[_.-])")

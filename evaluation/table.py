@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import warnings
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from codecfake import CODEC_CONDITIONS, CONDITIONS, REAL_CONDITION, Condition
-from evaluation.eer import (
+
+from .cllr import cllr, min_cllr
+from .dcf import act_dcf, min_dcf
+from .eer import (
     DEFAULT_RESAMPLES,
     EvaluationError,
     Polarity,
@@ -25,7 +28,8 @@ from evaluation.eer import (
     eer_from_classes,
     percentile_interval,
 )
-from evaluation.scores import Trials
+from .llr import ScoreKind, check_score_kind, to_llr
+from .scores import Trials
 
 POOLED = "all"
 """The ``language`` of a row that pools every language."""
@@ -35,6 +39,34 @@ AVERAGES = {"CAVG": CODEC_CONDITIONS, "LAVG": ALM_CONDITIONS}
 """The paper's averages: over the codec conditions C1..C7 and the ALM sets A1..A3 present."""
 
 JSON_KEYS = ("condition", "language", "eer", "threshold", "n_real", "n_fake", "ci_low", "ci_high")
+"""The keys of every row; the metrics asked beyond the EER follow them (:data:`METRIC_KEYS`)."""
+
+METRICS = ("eer", "mindcf", "actdcf", "cllr", "mincllr")
+"""What ``--metrics`` takes. The EER is always computed: it is the benchmark's number, and under
+free polarity it picks the orientation that every other metric of the row then uses. ``cllr``
+brings ``mincllr`` with it, since their difference is the calibration loss."""
+METRIC_KEYS = ("mindcf", "actdcf", "cllr", "mincllr")
+NEEDS_LLR = ("actdcf", "cllr")
+"""The metrics that read each score as a log-likelihood ratio (see :mod:`evaluation.llr`)."""
+METRIC_TITLES = {"mindcf": "minDCF", "actdcf": "actDCF", "cllr": "CLLR", "mincllr": "minCLLR"}
+
+POLARITY_RULES = {
+    "fixed": "fixed (ASVspoof 2021: higher score = more real)",
+    "free": "free (min(EER(s), EER(-s)), as in the paper; 'sign' says which was lower)",
+}
+
+
+def metric_keys(metrics: Iterable[str]) -> tuple[str, ...]:
+    """The row keys, beyond the EER's, that the named metrics fill, in table order."""
+    names = set(metrics)
+    unknown = sorted(names - set(METRICS))
+    if unknown:
+        raise EvaluationError(
+            f"unknown metric(s) {unknown} (expected some of {', '.join(METRICS)})"
+        )
+    if "cllr" in names:
+        names.add("mincllr")
+    return tuple(key for key in METRIC_KEYS if key in names)
 
 
 @dataclass(frozen=True)
@@ -60,9 +92,21 @@ class Row:
     ci_low: float | None
     ci_high: float | None
     flipped: bool | None = None
+    mindcf: float | None = None
+    actdcf: float | None = None
+    cllr: float | None = None  # bits
+    mincllr: float | None = None  # bits
 
     def to_json(self) -> dict[str, object]:
-        return {key: getattr(self, key) for key in JSON_KEYS}
+        """The fixed keys, then those metrics of :data:`METRIC_KEYS` that were computed."""
+        extra = {key: getattr(self, key) for key in METRIC_KEYS if getattr(self, key) is not None}
+        return {**{key: getattr(self, key) for key in JSON_KEYS}, **extra}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Row:
+        """A row read back from :meth:`to_json` (a result record's table)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})  # type: ignore[arg-type]
 
 
 def _condition_order(name: str, conditions: Mapping[str, Condition]) -> tuple[int, str]:
@@ -131,13 +175,45 @@ def _seed_for(seed: int, group: Group) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32(group.condition.encode())])
 
 
+def _metrics_of(
+    group: Group, flipped: bool, keys: Sequence[str], score_kind: ScoreKind | None
+) -> dict[str, float]:
+    """The metrics beyond the EER, on the scores turned the way the row's EER took them."""
+    sign = -1.0 if flipped else 1.0
+    real, fake = sign * group.real, sign * group.fake
+    values: dict[str, float] = {}
+    if "mindcf" in keys:
+        values["mindcf"] = min_dcf(real, fake)
+    if "mincllr" in keys:
+        values["mincllr"] = min_cllr(real, fake)
+    if any(key in NEEDS_LLR for key in keys):
+        # logit(1 - p) = -logit(p): flipping a probability flips its LLR.
+        real_llr = sign * to_llr(group.real, score_kind)
+        fake_llr = sign * to_llr(group.fake, score_kind)
+        if "actdcf" in keys:
+            values["actdcf"] = act_dcf(real_llr, fake_llr)
+        if "cllr" in keys:
+            values["cllr"] = cllr(real_llr, fake_llr)
+    return values
+
+
 def evaluate_groups(
     groups: Iterable[Group],
     polarity: Polarity = "fixed",
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    metrics: Iterable[str] = ("eer",),
+    score_kind: ScoreKind | None = None,
 ) -> list[Row]:
-    """Rows for the groups, then the CAVG/LAVG rows; ``resamples=0`` skips the intervals."""
+    """Rows for the groups, then the CAVG/LAVG rows; ``resamples=0`` skips the intervals.
+
+    ``metrics`` adds minDCF, actDCF and CLLR/minCLLR (see :data:`METRICS`); actDCF and CLLR need
+    ``score_kind`` when every score lies in [0, 1] (:func:`evaluation.llr.check_score_kind`).
+    """
+    groups = list(groups)
+    keys = metric_keys(metrics)
+    llr_metrics = [METRIC_TITLES[key] for key in keys if key in NEEDS_LLR]
+    check_score_kind((a for g in groups for a in (g.real, g.fake)), score_kind, llr_metrics)
     rows: list[Row] = []
     replicates: dict[tuple[str, str], np.ndarray] = {}
     for group in groups:
@@ -146,6 +222,7 @@ def evaluate_groups(
             warnings.simplefilter("always", PolarityWarning)
             try:
                 result = eer_from_classes(group.real, group.fake, polarity)
+                extra = _metrics_of(group, result.flipped, keys, score_kind)
             except EvaluationError as error:
                 raise EvaluationError(f"{where}: {error}") from error
         for warning in caught:
@@ -171,9 +248,17 @@ def evaluate_groups(
                 result.n_fake,
                 *interval,
                 flipped=result.flipped,
+                **extra,
             )
         )
     return rows + average_rows(rows, replicates)
+
+
+def average_members(conditions: Iterable[str]) -> dict[str, list[str]]:
+    """CAVG and LAVG with the conditions they average, where two or more of them are present."""
+    present = list(dict.fromkeys(conditions))
+    chosen = {name: [c for c in present if c in members] for name, members in AVERAGES.items()}
+    return {name: members for name, members in chosen.items() if len(members) >= 2}
 
 
 def average_rows(rows: list[Row], replicates: Mapping[tuple[str, str], np.ndarray]) -> list[Row]:
@@ -183,11 +268,13 @@ def average_rows(rows: list[Row], replicates: Mapping[tuple[str, str], np.ndarra
     ``n_fake`` add up the member rows, so shared reals count once per member.
     """
     averages: list[Row] = []
-    for name, members in AVERAGES.items():
+    for name in AVERAGES:
         for language in dict.fromkeys(row.language for row in rows):
-            chosen = [r for r in rows if r.condition in members and r.language == language]
-            if len(chosen) < 2:
+            at_language = {r.condition: r for r in rows if r.language == language}
+            members = average_members(at_language).get(name)
+            if not members:
                 continue
+            chosen = [at_language[c] for c in members]
             interval: tuple[float | None, float | None] = (None, None)
             if replicates:
                 mean_draws = np.mean([replicates[(r.condition, language)] for r in chosen], axis=0)
@@ -201,6 +288,11 @@ def average_rows(rows: list[Row], replicates: Mapping[tuple[str, str], np.ndarra
                     sum(r.n_real for r in chosen),
                     sum(r.n_fake for r in chosen),
                     *interval,
+                    **{
+                        key: float(np.mean([getattr(r, key) for r in chosen]))
+                        for key in METRIC_KEYS
+                        if all(getattr(r, key) is not None for r in chosen)
+                    },
                 )
             )
     return averages
@@ -211,22 +303,35 @@ def _cell(value: float | None, spec: str) -> str:
 
 
 def format_table(rows: Iterable[Row], polarity: Polarity) -> str:
-    """The table as printed by ``codecfake eval``."""
-    explained = {
-        "fixed": "fixed (ASVspoof 2021: higher score = more real)",
-        "free": "free (min(EER(s), EER(-s)), as in the paper; 'sign' says which was lower)",
-    }[polarity]
+    """The table as printed by ``codecfake eval``: the EER's columns, then any other metric's.
+
+    DCFs are plain numbers (1 = the better trivial system) and CLLRs are in bits.
+    """
+    rows = list(rows)
+    keys = [k for k in METRIC_KEYS if any(getattr(r, k) is not None for r in rows)]
     header = (
         f"{'condition':<9} {'language':<8} {'EER %':>8} {'95% CI':>18} {'threshold':>11} "
-        f"{'n_real':>8} {'n_fake':>8}"
+        f"{'n_real':>8} {'n_fake':>8}" + "".join(f" {METRIC_TITLES[k]:>8}" for k in keys)
     )
-    lines = [f"polarity: {explained}", header + ("  sign" if polarity == "free" else "")]
+    lines = [
+        f"polarity: {POLARITY_RULES[polarity]}",
+        header + ("  sign" if polarity == "free" else ""),
+    ]
+    if any(k in ("cllr", "mincllr") for k in keys):
+        lines.insert(
+            1,
+            "CLLR and minCLLR in bits; DCFs with ASVspoof 5 costs, 1 = no better than a trivial system",
+        )
+    elif keys:
+        lines.insert(
+            1, "DCFs with ASVspoof 5 costs (P_spoof 0.05, C_miss 1, C_fa 10): 1 = a trivial system"
+        )
     for row in rows:
         interval = "-" if row.ci_low is None else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
         line = (
             f"{row.condition:<9} {row.language:<8} {row.eer:>8.3f} {interval:>18} "
             f"{_cell(row.threshold, '.4g'):>11} {row.n_real:>8,} {row.n_fake:>8,}"
-        )
+        ) + "".join(f" {_cell(getattr(row, k), '.4f'):>8}" for k in keys)
         if polarity == "free" and row.flipped is not None:
             line += "  -s" if row.flipped else "  s"
         lines.append(line)
