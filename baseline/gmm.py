@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from baseline.lfcc import LfccConfig
+from builder.io import atomic_open
 
 MODEL_FORMAT = "codecfake-lfcc-gmm/1"
 CLASSES = ("real", "fake")
@@ -109,21 +109,14 @@ class GmmPair:
 def save_model(model: GmmPair, path: os.PathLike[str] | str) -> Path:
     """Write ``model`` as an ``.npz`` of float arrays plus a JSON string, atomically."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": MODEL_FORMAT, "features": model.features.to_dict(), **model.metadata}
     arrays = {"metadata": np.array(json.dumps(header, sort_keys=True))}
     for name, gmm in zip(CLASSES, (model.real, model.fake), strict=True):
         arrays[f"{name}_weights"] = gmm.weights
         arrays[f"{name}_means"] = gmm.means
         arrays[f"{name}_variances"] = gmm.variances
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target, "wb") as out:
+        np.savez(out, **arrays)
     return target
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from baseline.gmm import GmmPair
 from baseline.stream import Clip
+from builder.io import atomic_write_text, replace_durably
 
 
 def format_score_line(file: str, score: float, label: str) -> str:
@@ -23,13 +24,16 @@ def format_score_line(file: str, score: float, label: str) -> str:
 
 
 def _finished_files(partial: Path) -> set[str]:
-    """Files already scored in a partial file; a half-written last line is dropped."""
+    """Files already scored in a partial file; a half-written last line is cut off (in place, so
+    a crash now cannot lose the lines before it)."""
     if not partial.is_file():
         return set()
-    text = partial.read_text(encoding="utf-8")
-    complete, _, tail = text.rpartition("\n")
-    if tail:
-        partial.write_text(complete + "\n" if complete else "", encoding="utf-8")
+    data = partial.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep != len(data):
+        with open(partial, "r+b") as handle:
+            handle.truncate(keep)
+    complete = data[:keep].decode("utf-8")
     return {line.split()[0] for line in complete.splitlines() if line.strip()}
 
 
@@ -53,7 +57,7 @@ def score_clips(
     stamp = target.with_name(target.name + ".partial.json")
     if not stamp.is_file() or stamp.read_text(encoding="utf-8") != identity:
         partial.unlink(missing_ok=True)  # a partial run of another model or split is no use
-        stamp.write_text(identity, encoding="utf-8")
+        atomic_write_text(stamp, identity)
     done = _finished_files(partial)
     scored = 0
     with open(partial, "a", encoding="utf-8") as lines:
@@ -64,6 +68,6 @@ def score_clips(
                 scored += 1
             if progress is not None:
                 progress.update(1)
-    os.replace(partial, target)
+    replace_durably(partial, target)  # the finished file appears whole under its real name
     stamp.unlink()
     return target, scored

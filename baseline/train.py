@@ -6,10 +6,8 @@ it has seen a million clips, and a fixed frame budget per class keeps EM's cost 
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 from baseline.gmm import CLASSES, GmmPair, save_model
 from baseline.lfcc import LfccConfig, lfcc
 from baseline.stream import Clip
+from builder.io import atomic_write_json
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.json"
@@ -100,9 +99,5 @@ def write_run(model: GmmPair, out_dir: os.PathLike[str] | str, run_config: dict[
         "trained_on": model.metadata.get("trained_on"),
         "versions": {"codecfake": codecfake.__version__, "python": platform.python_version()},
     }
-    handle, temp = tempfile.mkstemp(dir=out, prefix=f".{CONFIG_FILE}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as config_out:
-        json.dump(record, config_out, indent=2, sort_keys=True)
-        config_out.write("\n")
-    os.replace(temp, out / CONFIG_FILE)
+    atomic_write_json(out / CONFIG_FILE, record)
     return model_path

@@ -19,6 +19,16 @@ from builder.provenance import PROVENANCE_FILE, file_of, iter_lines, write_lines
 from builder.release import write_conditions_file, write_label_files
 from codecfake import CONDITIONS, CodecfakeError
 
+from .io import temporaries
+from .settings import (
+    CONDITIONS_KEY,
+    SETTINGS_FILE,
+    ConditionRecord,
+    describe_records,
+    read_settings,
+    record_of_file,
+)
+
 EPILOG = """\
 example:
   codecfake synthesize ... --out rebuilt/ --shard 0/2   # on one machine
@@ -70,20 +80,29 @@ def merge_release(release_dir: Path) -> MergeSummary:
             f"{release}: shards {', '.join(unfinished)} have not finished; rerun them first"
         )
     # Raw lines, not parsed records: a full release has a million of them.
-    lines = {file_of(line): line for line in iter_lines(release / PROVENANCE_FILE)}
+    sources = record_sources(release)
+    lines = {}
+    for source in sources:
+        lines.update((file_of(line), line) for line in iter_lines(source))
     failures: set[str] = set()
     if state.is_dir():
-        for log in sorted(state.glob("*.log.jsonl")):
-            lines.update((file_of(line), line) for line in iter_lines(log))
         for report in sorted(state.glob("*.failures.jsonl")):
             failures.update(iter_lines(report))
     present = [lines[f] for f in sorted(lines) if (release / f).is_file()]
-    rows, specs = [], {}
+    rows, specs, agreed, disagreeing = [], {}, {}, set()
     for line in present:
         record = json.loads(line)
         rows.append((record["file"], record["label"], record["idx"]))
-        if record["codec"] and record["condition"] not in CONDITIONS:
-            specs[record["condition"]] = record["codec"]
+        if record["codec"]:
+            setting = record_of_file(record)
+            if agreed.setdefault(record["condition"], setting) != setting:
+                disagreeing.add(record["condition"])
+            if record["condition"] not in CONDITIONS:
+                specs[record["condition"]] = record["codec"]
+    recorded = (read_settings(release / SETTINGS_FILE) or {}).get(CONDITIONS_KEY) or {}
+    disagreeing |= {n for n, r in agreed.items() if n in recorded and recorded[n] != r}
+    if disagreeing:
+        raise CodecfakeError(disagreement(release, sources, lines, recorded, sorted(disagreeing)))
     labels = write_label_files(release, rows)
     write_conditions_file(release, {n: release_condition(CodecSpec(**s)) for n, s in specs.items()})
     write_lines(release / PROVENANCE_FILE, present)
@@ -92,10 +111,58 @@ def merge_release(release_dir: Path) -> MergeSummary:
         write_lines(report, sorted(failures))
     else:
         report.unlink(missing_ok=True)
-    for stale in release.glob("**/.*.tmp"):
+    for stale in temporaries(release):
         stale.unlink()  # a temporary file a killed run left behind
     shutil.rmtree(state, ignore_errors=True)
     return MergeSummary(release, len(present), len(labels), len(failures))
+
+
+def record_sources(release: Path) -> list[Path]:
+    """Where records come from, in precedence order: the merged provenance, then shard logs."""
+    logs = sorted((release / STATE_DIR).glob("*.log.jsonl"))
+    return [release / PROVENANCE_FILE, *logs]
+
+
+def disagreement(
+    release: Path,
+    sources: list[Path],
+    lines: dict[str, str],
+    recorded: dict[str, ConditionRecord],
+    names: list[str],
+) -> str:
+    """The refusal for conditions whose files were made with different codecs or weights.
+
+    Found again from the sources (the rare slow path), to say which file holds which setting.
+    """
+    parts = []
+    for name in names:
+        held: dict[str, tuple[ConditionRecord, set[str], list[int]]] = {}
+        if name in recorded:
+            held[json.dumps(recorded[name], sort_keys=True)] = (
+                recorded[name],
+                {SETTINGS_FILE},
+                [0],
+            )
+        for source in sources:
+            for line in iter_lines(source):
+                record = json.loads(line)
+                if record["condition"] == name and lines[record["file"]] == line:
+                    setting = record_of_file(record)
+                    key = json.dumps(setting, sort_keys=True)
+                    _, where, count = held.setdefault(key, (setting, set(), [0]))
+                    where.add(source.relative_to(release).as_posix())
+                    count[0] += 1
+        texts = describe_records([setting for setting, _, _ in held.values()])
+        listing = [
+            f"{', '.join(sorted(where))}: {text!r}" + (f" ({count[0]} files)" if count[0] else "")
+            for text, (_, where, count) in zip(texts, held.values(), strict=True)
+        ]
+        parts.append(f"{name} has {'; '.join(listing)}")
+    return (
+        f"{release}: files of one condition were made with different codec settings or weights "
+        f"({' | '.join(parts)}); delete the files made with the wrong settings and rerun their "
+        f"shard with those in {SETTINGS_FILE}"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

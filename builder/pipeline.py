@@ -8,7 +8,6 @@ again exactly the files without a log record. ``shard=(I, N)`` runs every N-th b
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 
 from builder.decode import decoded_batches
 from builder.provenance import PROVENANCE_FILE, RunLog, write_jsonl
-from builder.release import atomic_write
 from builder.sources.aishell3 import prepare_aishell3
 from builder.sources.manifest import Utterance
 from builder.sources.vctk import prepare_vctk
@@ -26,10 +24,13 @@ from builder.work import make_batches, plan_outputs, shard_batches
 from builder.writer import BatchWriter
 from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
 
+from .io import atomic_write_bytes
+from .settings import SETTINGS_FILE, check_run_settings, condition_record, record_settings
+
 STATE_DIR = ".synthesize"
 """Per-shard logs and markers; the merge folds them into the release and removes the folder."""
-SETTINGS_FILE = "synthesis.json"
-"""The settings that decide output bytes; every shard and every resume must agree with them."""
+SETTINGS_LOCK = "settings.lock"
+"""In STATE_DIR: serialises the shards that record their settings at the same moment."""
 CORPORA: dict[str, tuple[str, Callable[..., list[Utterance]]]] = {
     "en": ("VCTK", prepare_vctk),
     "zh": ("AISHELL-3", prepare_aishell3),
@@ -40,8 +41,9 @@ CodecLoader = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Settings:
-    """One run's options (the command line's, as data). ``fingerprint`` is the part that decides
-    output bytes, which every shard and every resume of a release must share."""
+    """One run's options (the command line's, as data). ``fingerprint`` is the run-wide part
+    that decides output bytes, which every shard and every resume of a release must share (as
+    must each condition's codec and weights: :mod:`builder.settings`)."""
 
     out: Path
     corpora: Mapping[str, Path]  # language -> corpus root
@@ -160,25 +162,6 @@ def make_plan(settings: Settings, languages: Mapping[str, str]) -> tuple[SplitPl
     return {u: s for u, s in official.items() if u in languages}, missing
 
 
-def check_settings_file(out: Path, fingerprint: dict[str, Any]) -> None:
-    """Record the byte-deciding settings on the first run; refuse a later run that differs."""
-    path = out / SETTINGS_FILE
-    if path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8"))
-        changed = {k: (before.get(k), v) for k, v in fingerprint.items() if before.get(k) != v}
-        if changed:
-            listing = ", ".join(
-                f"{k} was {old!r}, now {new!r}" for k, (old, new) in changed.items()
-            )
-            raise CodecfakeError(
-                f"{path}: this release was started with other settings ({listing}); "
-                "use the same settings to resume, or a new --out"
-            )
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, (json.dumps(fingerprint, indent=2, sort_keys=True) + "\n").encode())
-
-
 def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSummary:
     """Make this shard's files. Safe to rerun: finished files are skipped, the rest redone."""
     from tqdm import tqdm
@@ -186,9 +169,15 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     from builder.codecs import release_condition
 
     out = settings.out
-    check_settings_file(out, settings.fingerprint())
+    check_run_settings(out / SETTINGS_FILE, settings.fingerprint())  # before loading any weights
     device = resolve_device(settings.device)
     codecs = load_codecs(settings, device, load)
+    record_settings(
+        out / SETTINGS_FILE,
+        settings.fingerprint(),
+        {name: condition_record(codec) for name, codec in codecs.items()},
+        lock=out / STATE_DIR / SETTINGS_LOCK,
+    )
     conditions = [release_condition(codec.spec) for codec in codecs.values()]
     listed = list_corpora(settings)
     languages = {u: record.language for u, (_, _, record) in listed.items()}
@@ -240,7 +229,7 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     summary.report = write_failures(state, settings.shard_tag, summary.failures)
     summary.written = writer.written
     summary.seconds = time.perf_counter() - started
-    atomic_write(state / f"{settings.shard_tag}.done", b"")
+    atomic_write_bytes(state / f"{settings.shard_tag}.done", b"")
     return summary
 
 

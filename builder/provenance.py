@@ -9,11 +9,12 @@ sorts all records into ``provenance.jsonl`` at the release root.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .io import atomic_open
 
 PROVENANCE_FILE = "provenance.jsonl"
 VERSIONED_PACKAGES = ("codecfake", "numpy", "soundfile", "soxr", "torch", "transformers")
@@ -97,7 +98,6 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    """Lines (each with its newline) streamed into ``path``, which appears only when complete."""
+    with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.writelines(lines)
-    os.replace(temporary, path)

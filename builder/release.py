@@ -7,8 +7,6 @@ container nor the sample rate tells a detector which is which.
 from __future__ import annotations
 
 import io
-import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -16,6 +14,11 @@ import numpy as np
 import soundfile
 
 from codecfake import CONDITIONS_FILE, RELEASE_SPLIT_DIR, Condition, format_label_line
+
+from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+atomic_write = atomic_write_bytes
+"""The old name, still imported by :mod:`builder.demo`; new code imports :mod:`builder.io`."""
 
 
 def split_folder(split: str, condition: str) -> str:
@@ -43,15 +46,6 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write next to the target, then rename: a reader (or a resumed run) never sees half a file."""
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def write_label_files(release_dir: Path, rows: Iterable[tuple[str, str, str]]) -> list[Path]:
     """Label files from (release path, label, idx) rows: reals first, then fakes, by file name."""
     by_file: dict[str, list[tuple[str, str, str]]] = {}
@@ -64,7 +58,7 @@ def write_label_files(release_dir: Path, rows: Iterable[tuple[str, str, str]]) -
         entries.sort(key=lambda e: (e[0] != "real", e[1]))
         text = "".join(format_label_line(file, label, idx) for label, file, idx in entries)
         target = release_dir / "label" / name
-        atomic_write(target, text.encode("utf-8"))
+        atomic_write_text(target, text)
         written.append(target)
     return written
 
@@ -76,4 +70,4 @@ def write_conditions_file(release_dir: Path, conditions: Mapping[str, Condition]
         target.unlink(missing_ok=True)
         return
     entries = [conditions[name].to_dict() for name in sorted(conditions)]
-    atomic_write(target, (json.dumps(entries, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    atomic_write_json(target, entries)

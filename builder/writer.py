@@ -18,10 +18,12 @@ import numpy as np
 
 from builder.decode import Source, resample
 from builder.provenance import RunLog, package_versions
-from builder.release import atomic_write, encode_wav
+from builder.release import encode_wav
 from builder.sources.manifest import Utterance
 from builder.work import Output
 from codecfake import CodecfakeError
+
+from .io import atomic_write_bytes
 
 if TYPE_CHECKING:
     from builder.pipeline import Settings
@@ -103,7 +105,7 @@ class BatchWriter:
         data = encode_wav(resample(audio, rate, target), target)
         digest = hashlib.sha256(data).hexdigest()
         for output in outputs:
-            atomic_write(self.settings.out / output.file, data)
+            atomic_write_bytes(self.settings.out / output.file, data)
             self.log.append(self.record(output, digest, source, codec))
             self.written += 1
 

@@ -27,6 +27,7 @@ from builder_corpora import make_aishell3, make_vctk_092
 from test_codecs_plugins import install_plugin
 
 import codecfake
+from builder.io import temporaries
 from codecfake import parse_file_name, read_label_file
 from codecfake_cli import main
 
@@ -134,7 +135,7 @@ def test_counts_and_one_file_per_row(release: Path) -> None:
         assert (info.format, info.subtype, info.samplerate, info.channels) == (
             "WAV", "PCM_16", 16_000, 1,
         )  # fmt: skip
-    assert not list(release.rglob(".*.tmp")) and not (release / ".synthesize").exists()
+    assert not temporaries(release) and not (release / ".synthesize").exists()
 
 
 def test_fakes_are_their_real_through_the_codec(release: Path) -> None:

@@ -8,6 +8,7 @@ changed weight changes it. That is what makes "these fakes came from these weigh
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
@@ -54,3 +55,22 @@ def provenance(
         "options": dict(spec.options),
         **extra,
     }
+
+
+def weights_fingerprint(provenance: Mapping[str, Any]) -> str:
+    """A codec's weights as one comparable string, from its provenance record.
+
+    The content hash where the backend computed one (it also catches a checkpoint retrained in
+    place under the same path); else the seed of random weights, or the checkpoint named;
+    ``none`` for codecs without weights.
+    """
+    digest = provenance.get("weights_sha256")
+    if digest:
+        return f"sha256:{digest}"
+    weights = provenance.get("weights")
+    if weights == "random":
+        return f"random:seed={provenance.get('seed')}"
+    if weights == "none":
+        return "none"
+    checkpoint = provenance.get("checkpoint")
+    return f"checkpoint:{checkpoint}" if checkpoint else f"unhashed:{weights}"

@@ -17,6 +17,8 @@ import soundfile
 
 from codecfake import ReleaseError
 
+from ..io import atomic_open
+
 HEADER_READERS = 8
 
 
@@ -77,12 +79,9 @@ def with_headers(
 
 def write_manifest(path: os.PathLike[str] | str, utterances: Iterable[Utterance]) -> None:
     """One JSON object per line, written atomically so a crash never leaves half a manifest."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with atomic_open(path, "w", encoding="utf-8") as handle:
         for utterance in utterances:
             handle.write(json.dumps(asdict(utterance), ensure_ascii=False) + "\n")
-    os.replace(temporary, target)
 
 
 def read_manifest(path: os.PathLike[str] | str) -> list[Utterance]:

@@ -30,6 +30,8 @@ import soxr
 
 from builder.sources.formant import SpeakerVoice, english_syllables, mandarin_syllables, synthesize
 
+from ..io import atomic_write_text
+
 VCTK_RATE = 48_000
 AISHELL3_RATE = 44_100
 ENGINES = ("auto", "espeak-ng", "formant")
@@ -220,5 +222,5 @@ def make_synthetic_corpora(
         for name in ("vctk", "aishell3"):
             shutil.rmtree(out / name, ignore_errors=True)
             os.replace(staged / name, out / name)
-    stamp.write_text(record, encoding="utf-8")
+    atomic_write_text(stamp, record)
     return corpora
