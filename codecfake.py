@@ -401,15 +401,38 @@ class Part:
 class CodecfakeConfig(datasets.BuilderConfig):
     """A configuration is a language filter over a set of conditions, plus the real clips they share.
 
-    ``languages`` empty means "whatever the conditions cover" (A3 has no language).
+    ``languages`` empty means "whatever the conditions cover" (A3 has no language). A ``pooled``
+    configuration (``C1``, ``en_A1``, ``A3``, ``all``) is the union of its conditions' rows
+    whatever their language, so it also takes clips whose language no name rule tells.
     """
 
     conditions: tuple[str, ...] = ()
     languages: tuple[str, ...] = SPEECH_LANGUAGES
+    pooled: bool = False
+
+    def takes(self, language: str) -> bool:
+        """Whether a clip of ``language`` (``""``: not told by its name) belongs here."""
+        return language in self.languages if language else self.pooled
+
+    def includes(self, clip: ReleaseClip) -> bool:
+        """Whether a clip read from one of :meth:`label_sources` belongs to this configuration."""
+        own = clip.condition == REAL_CONDITION or clip.condition in self.conditions
+        return own and self.takes(clip.language)
 
     def splits_of(self, conditions: Mapping[str, Condition]) -> tuple[str, ...]:
         present = {s for name in self.conditions for s in conditions[name].splits}
         return tuple(s for s in SPLITS if s in present)
+
+    def label_sources(self, split: str, conditions: Mapping[str, Condition]) -> list[str]:
+        """The label files (by stem, in this configuration's order) a split's rows come from.
+
+        A test split reads each condition's own label file; train and validation read the one
+        label file of that split, which lists every condition's fakes.
+        """
+        if split != "test":
+            trained = any(split in conditions[name].splits for name in self.conditions)
+            return [RELEASE_SPLIT_DIR[split]] if trained else []
+        return [name for name in self.conditions if split in conditions[name].splits]
 
     def parts(self, conditions: Mapping[str, Condition] = CONDITIONS) -> dict[str, list[Part]]:
         """The stored parts each split of this configuration is the union of: reals first."""
@@ -421,8 +444,9 @@ class CodecfakeConfig(datasets.BuilderConfig):
                 condition = conditions[name]
                 if split not in condition.splits:
                     continue
-                for language in condition.languages:
-                    if language and language not in self.languages:
+                speech = condition.languages != ("",)
+                for language in (*condition.languages, "") if speech else condition.languages:
+                    if not self.takes(language):
                         continue
                     # A set with its own reals stores them with its fakes, in one part.
                     fakes.append(Part(name, split, language))
@@ -441,9 +465,9 @@ class CodecfakeConfig(datasets.BuilderConfig):
 
 
 def part_size(part: Part, conditions: Mapping[str, Condition] = CONDITIONS) -> int:
-    """Clips in one stored part of the complete release."""
+    """Clips in one stored part of the complete release (none of a language no name tells)."""
     if part.group == REAL_CONDITION:
-        return REAL_UTTERANCES[part.split][part.language]
+        return REAL_UTTERANCES[part.split].get(part.language, 0)
     condition = conditions[part.group]
     fakes = (condition.fake_counts or {}).get(part.split, {}).get(part.language, 0)
     own_reals = (condition.real_counts or {}).get(part.language, 0)
@@ -476,6 +500,7 @@ def build_configs(conditions: Mapping[str, Condition] = CONDITIONS) -> list[Code
                 description=f"real clips + {name} ({condition.codec}) fakes",
                 conditions=(name,),
                 languages=tuple(speech) or SPEECH_LANGUAGES,
+                pooled=True,
             )
         )
     codecs = tuple(n for n, c in conditions.items() if c.kind == "codec")
@@ -493,6 +518,7 @@ def build_configs(conditions: Mapping[str, Condition] = CONDITIONS) -> list[Code
             name=DEFAULT_CONFIG,
             description="both languages: real clips + every codec condition (the benchmark)",
             conditions=codecs,
+            pooled=True,
         )
     )
     return configs
@@ -676,22 +702,27 @@ class Codecfake(datasets.ArrowBasedBuilder):
         if not self.config.data_dir:
             raise ValueError("pass data_dir=<extracted Codecfake release>")
         conditions = release_conditions(self.config.data_dir)
-        wanted = {
-            (p.group, p.split, p.language)
-            for ps in self.config.parts(conditions).values()
-            for p in ps
+        sources = {
+            Path(label).stem: (split, Path(label), Path(audio))
+            for split, label, audio in label_sources(self.config.data_dir)
         }
-        by_split: dict[str, list[ReleaseClip]] = {}
-        seen: set[tuple[str, str]] = set()
-        for split, clip in iter_release_clips(self.config.data_dir, conditions):
-            part = clip.part(split)
-            if (part.group, part.split, part.language) in wanted and (split, clip.file) not in seen:
-                seen.add((split, clip.file))  # shared test reals appear in every condition's labels
-                by_split.setdefault(split, []).append(clip)
-        return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"clips": clips})
-            for split, clips in by_split.items()
-        ]
+        generators = []
+        for split in self.config.splits_of(conditions):
+            clips: dict[str, ReleaseClip] = {}
+            for stem in self.config.label_sources(split, conditions):
+                if stem not in sources:
+                    continue
+                _, label_path, audio_dir = sources[stem]
+                for row in read_label_file(label_path):
+                    clip = clip_from_label(label_path, row, audio_dir, conditions)
+                    if self.config.includes(clip):
+                        # A shared real test clip is listed by every condition: the first wins.
+                        clips.setdefault(clip.file, clip)
+            if clips:
+                generators.append(
+                    datasets.SplitGenerator(name=split, gen_kwargs={"clips": list(clips.values())})
+                )
+        return generators
 
     def _generate_tables(
         self, clips: list[ReleaseClip]

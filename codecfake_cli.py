@@ -9,9 +9,11 @@ which keeps ``codecfake --help`` fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
@@ -32,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "baseline": ("baseline.cli", "train / score the reference LFCC-GMM countermeasure"),
     "demo": ("builder.demo", "the whole pipeline on a synthetic corpus, offline, in minutes"),
     "eval": ("evaluation.cli", "EER per condition from score files, as in the paper"),
+    "results": ("evaluation.results_cli", "result records side by side, with the paper's; --check"),
 }
 """name -> (module providing add_arguments/run, one-line help)."""
 
@@ -121,17 +124,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 a domain error, 2 a usage error, 130 interrupted.
+
+    Whatever goes wrong, the user gets one line naming the file and the remedy, never a
+    traceback: an error we did not foresee is still reported in one line, as a bug to report.
+    """
+    args = build_parser().parse_args(argv)
+    prefix = f"codecfake {args.command}: error:"
+    with _log_to_stderr():
+        return _run(args, prefix)
+
+
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """The library logs to ``codecfake``; while a command runs, its records go to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("codecfake")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace, prefix: str) -> int:
     from codecfake import CodecfakeError
 
-    args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except CodecfakeError as error:
-        print(f"codecfake {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        print(f"{prefix} {error}", file=sys.stderr)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{prefix} {where}{error.strerror or error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: still one line, with what to report
+        print(
+            f"{prefix} unexpected {type(error).__name__}: {error} (a bug in codecfake; "
+            "please report it with the command you ran)",
+            file=sys.stderr,
+        )
+    return 1
 
 
 if __name__ == "__main__":

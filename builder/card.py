@@ -88,6 +88,7 @@ def render_card(folder: Path, manifest: FolderManifest) -> str:
             "Columns: `audio` (decoded at 16 kHz; the stored bytes are the release's own WAV "
             "files), `file`, `label` (`real`/`fake`), `condition`, `codec` (empty for real "
             "clips), `language`, `speaker`, `utterance` (shared by a fake and its real original).",
+            *_shared_reals_note(manifest),
             "",
             "## Usage",
             "",
@@ -109,6 +110,26 @@ def render_card(folder: Path, manifest: FolderManifest) -> str:
         ]
     )
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _shared_reals_note(manifest: FolderManifest) -> list[str]:
+    """What "shared" means for this folder: said only when some real clips are stored apart."""
+    if not manifest.keyed_reals:
+        return []
+    note = (
+        "Real clips are shared: each is stored once, and every configuration that uses it reads "
+        "the same bytes. Some are stored apart, under `data/real-*/` (listed in "
+        "`conditions.json`), because only some conditions list them or because their copies "
+        "differ between the release's condition folders; each configuration reads the copy of "
+        "its own condition's folder."
+    )
+    if manifest.differing:
+        examples = ", ".join(f"`{d}`" for d in manifest.differing[:5])
+        note += (
+            f" In this release {len(manifest.differing):,} real clips have differing copies "
+            f"(e.g. {examples}), so a real clip's bytes can differ between configurations."
+        )
+    return ["", note]
 
 
 def write_card(folder: Path, manifest: FolderManifest | None = None) -> None:

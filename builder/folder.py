@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import codecfake
+from builder.release_plan import KeyedReals
 from builder.shards import part_rows
 from codecfake import CodecfakeConfig, Condition, Part
 
@@ -43,6 +44,10 @@ class FolderManifest:
     aggregates: list[str] = field(default_factory=list)
     provenance: dict[str, Provenance] = field(default_factory=dict)
     releases: list[str] = field(default_factory=list)
+    keyed_reals: dict[str, KeyedReals] = field(default_factory=dict)
+    """Real parts stored apart: clips with differing copies, or listed by only some conditions."""
+    differing: list[str] = field(default_factory=list)
+    """The shared real clips whose copies differ between condition folders (for the card)."""
 
     @property
     def conditions(self) -> dict[str, Condition]:
@@ -55,6 +60,8 @@ class FolderManifest:
             "aggregates": self.aggregates,
             "conditions": [c.to_dict() for c in self.user_conditions],
             "provenance": {k: dataclasses.asdict(v) for k, v in sorted(self.provenance.items())},
+            "keyed_reals": {k: v.to_dict() for k, v in sorted(self.keyed_reals.items())},
+            "differing_copies": self.differing,
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -70,6 +77,11 @@ class FolderManifest:
                 aggregates=list(data["aggregates"]),
                 provenance={k: Provenance(**v) for k, v in data["provenance"].items()},
                 releases=list(data["releases"]),
+                keyed_reals={
+                    k: KeyedReals(tuple(v["listed_by"]), tuple(v["holders"]))
+                    for k, v in data.get("keyed_reals", {}).items()
+                },
+                differing=list(data.get("differing_copies", [])),
             )
         except FileNotFoundError as error:
             raise codecfake.CodecfakeError(
@@ -117,11 +129,30 @@ def folder_configs(folder: Path, manifest: FolderManifest) -> list[FolderConfig]
         for split, parts in config.parts(conditions).items():
             stored = [p for p in parts if present(p)]
             if any(p.group != codecfake.REAL_CONDITION for p in stored):
+                keyed = [p for p in keyed_parts(config, split, manifest) if present(p)]
+                reals = sum(p.group == codecfake.REAL_CONDITION for p in stored)
+                stored[reals:reals] = keyed
                 data_files[split] = [p.pattern for p in stored]
                 sizes[split] = sum(rows[p] for p in stored)
         if data_files:
             result.append(FolderConfig(config, data_files, sizes))
     return result
+
+
+def keyed_parts(config: CodecfakeConfig, split: str, manifest: FolderManifest) -> list[Part]:
+    """The keyed real parts a split of ``config`` reads: for each clip, its first condition's copy.
+
+    A keyed part holds one version of clips that the label files ``listed_by`` list; the
+    configuration takes it when the first of its own label files that lists them is a holder.
+    """
+    order = config.label_sources(split, manifest.conditions)
+    languages = [lang for lang in (*codecfake.SPEECH_LANGUAGES, "") if config.takes(lang)]
+    chosen = []
+    for group, key in sorted(manifest.keyed_reals.items()):
+        first = next((stem for stem in order if stem in key.listed_by), None)
+        if first in key.holders:
+            chosen.extend(Part(group, split, language) for language in languages)
+    return chosen
 
 
 def configurations(manifest: FolderManifest) -> list[CodecfakeConfig]:

@@ -31,9 +31,12 @@ from builder.folder import (
     is_dataset_folder,
     write_text_atomic,
 )
+from builder.reconcile import Reconciliation, reconcile
 from builder.release_plan import (
+    UNKNOWN_LANGUAGE_OPTION,
     ReleasePlan,
     check_complete_sizes,
+    find_release_root,
     fingerprint,
     plan_release,
     summarise,
@@ -74,6 +77,9 @@ class PrepareReport:
     missing: list[str] = field(default_factory=list)
     skipped_conditions: list[str] = field(default_factory=list)
     unextracted: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+    unknown_language: int = 0
+    reconciliation: Reconciliation | None = None
 
     def lines(self) -> Iterator[str]:
         rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
@@ -95,10 +101,23 @@ class PrepareReport:
             yield f"not extracted, so left out: {summarise(self.unextracted)}"
         if self.skipped_conditions:
             yield f"already in the dataset, not added again: {', '.join(self.skipped_conditions)}"
+        if self.differing:
+            yield (
+                f"{len(self.differing)} shared real clips have differing copies between condition "
+                f"folders; each configuration reads its own folder's copy: "
+                f"{summarise(self.differing)}"
+            )
+        if self.unknown_language:
+            yield (
+                f"{self.unknown_language:,} clips whose language their name does not tell are "
+                "in the pooled configurations only"
+            )
         yield f"{len(self.configs)} configurations:"
         for c in self.configs:
             sizes = ", ".join(f"{s} {n:,}" for s, n in c.sizes.items())
             yield f"  {c.name:<10} {sizes}"
+        if self.reconciliation is not None:
+            yield self.reconciliation.line()
 
 
 def prepare(
@@ -108,6 +127,7 @@ def prepare(
     num_proc: int = 1,
     max_shard_bytes: int = 500_000_000,
     allow_missing: bool = False,
+    allow_unknown_language: bool = False,
     size_check: bool = True,
     into_aggregates: bool = False,
     progress: bool = True,
@@ -118,10 +138,12 @@ def prepare(
     end, so ``out_dir`` is either absent, the previous dataset, or the complete new one.
     """
     started = time.perf_counter()
-    release, out = Path(release_dir), Path(out_dir).absolute()
+    release, out = find_release_root(release_dir), Path(out_dir).absolute()
     release_id = fingerprint(release) if (release / "label").is_dir() else ""
     _check_out_dir(out, release_id)
-    plan = plan_release(release, allow_missing=allow_missing)
+    plan = plan_release(
+        release, allow_missing=allow_missing, allow_unknown_language=allow_unknown_language
+    )
     if size_check:
         check_complete_sizes(plan)
     staging = out.parent / f".{out.name}.partial"
@@ -129,19 +151,24 @@ def prepare(
         _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
         manifest = FolderManifest(releases=[release_id])
         _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
+        configs = folder_configs(staging, manifest)
+        reconciliation = reconcile(plan, staging, manifest, configs)
         write_text_atomic(staging / MANIFEST, manifest.to_json())
         write_card(staging, manifest)
         (staging / _STAGING_MARK).unlink()
         _swap_into_place(staging, out)
     return PrepareReport(
         out,
-        folder_configs(out, manifest),
+        configs,
         plan.clip_count,
         plan.total_bytes,
         time.perf_counter() - started,
         plan.extra_files,
         plan.missing,
         unextracted=plan.unextracted,
+        differing=plan.differing,
+        unknown_language=len(plan.unknown_language),
+        reconciliation=reconciliation,
     )
 
 
@@ -155,6 +182,7 @@ def add_conditions(
     num_proc: int = 1,
     max_shard_bytes: int = 500_000_000,
     allow_missing: bool = False,
+    allow_unknown_language: bool = False,
     progress: bool = True,
 ) -> PrepareReport:
     """Merge the conditions of ``release_dir`` that ``dataset_dir`` lacks into it.
@@ -163,24 +191,28 @@ def add_conditions(
     ``conditions.json`` and README.md change, so a later ``publish`` uploads just those.
     """
     started = time.perf_counter()
-    release, folder = Path(release_dir), Path(dataset_dir).absolute()
+    release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
     manifest = FolderManifest.read(folder)
     stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
-    orphans = sorted(stored - set(manifest.provenance) - {codecfake.REAL_CONDITION})
+    kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
+    orphans = sorted(stored - set(manifest.provenance) - kept)
     if orphans:
         raise CodecfakeError(
             f"{folder}: data/{orphans[0]} is not in {MANIFEST}, probably left by an interrupted "
             "--add; remove it and rerun"
         )
     plan = plan_release(
-        release, skip_groups=stored - {codecfake.REAL_CONDITION}, allow_missing=allow_missing
+        release,
+        skip_groups=stored - kept,
+        allow_missing=allow_missing,
+        allow_unknown_language=allow_unknown_language,
     )
     _drop_stored_reals(plan, folder)
     new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
     if not new_groups:
         raise CodecfakeError(
             f"{release}: adds no condition that {folder} lacks (it already has "
-            f"{', '.join(sorted(stored - {codecfake.REAL_CONDITION}))})"
+            f"{', '.join(sorted(stored - kept))})"
         )
     unknown = sorted(set(checkpoints or {}) - set(new_groups))
     if unknown:
@@ -215,6 +247,8 @@ def add_conditions(
         plan.missing,
         sorted(plan.skipped_groups),
         plan.unextracted,
+        plan.differing,
+        len(plan.unknown_language),
     )
 
 
@@ -353,6 +387,8 @@ def _record_conditions(
             if name not in codecfake.CONDITIONS and plan.conditions[name].kind == "codec"
         ]
     manifest.aggregates.extend(pooled)
+    manifest.keyed_reals.update(plan.keyed)
+    manifest.differing.extend(plan.differing)
 
 
 def _copy_provenance(release: Path, target: Path) -> list[str]:
@@ -443,6 +479,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out label rows whose file is missing (e.g. A3's real clips), with a warning",
     )
     parser.add_argument(
+        UNKNOWN_LANGUAGE_OPTION,
+        action="store_true",
+        help="keep speech clips whose name tells no language (not pNNN_NNN / SSBxxxxyyyy); "
+        "they are counted under the pooled configurations (C1, ..., all) only",
+    )
+    parser.add_argument(
         "--no-size-check",
         action="store_true",
         help="do not compare a complete release's sizes with dataset_infos.json (rebuilt releases)",
@@ -471,6 +513,7 @@ def run(args: argparse.Namespace) -> int:
         "num_proc": args.num_proc,
         "max_shard_bytes": args.max_shard_size,
         "allow_missing": args.allow_missing,
+        "allow_unknown_language": args.allow_unknown_language,
         "into_aggregates": args.into_aggregates,
     }
     if args.add:

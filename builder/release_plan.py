@@ -2,15 +2,23 @@
 
 Everything that can be checked without decoding audio is checked here, before a single byte is
 written: label rows (through :mod:`codecfake`), missing files, duplicated names, real clips that
-two splits both claim, and copies of a shared real clip whose sizes differ. The plan keeps one
-small tuple per clip, never audio, so planning a million-clip release stays in a few hundred MB.
+two splits both claim, and names whose language no rule tells. The plan keeps one small tuple per
+clip, never audio, so planning a million-clip release stays in a few hundred MB.
+
+A shared real clip is listed by every condition of its split, each with its own copy on disk.
+Copies are compared by content hash: identical ones are stored once, in the shared ``real``
+part. A clip whose copies differ, or that only some conditions list, is stored once per distinct
+version in a *keyed* part (``data/real-<key>/...``) that names which label files list it and
+which of them hold that version, so each configuration reads the copy from its own folder.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -18,14 +26,27 @@ from typing import NamedTuple
 import codecfake
 from codecfake import Condition, LabelRow, Part, ReleaseError
 
+log = logging.getLogger("codecfake")
+
 SHOWN = 5
 """How many examples a problem report lists before it says "and N more"."""
+ROOT_SEARCH_DEPTH = 4
+"""How far below RELEASE_DIR to look for ``label/`` (archives extracted with their own folders)."""
+HASH_THREADS = 8
+"""Copies are hashed in threads: hashlib releases the GIL, and the work is mostly reads."""
+UNKNOWN_LANGUAGE_OPTION = "--allow-unknown-language"
+NAME_PATTERNS = "VCTK 'pNNN_NNN.wav' (English) or AISHELL-3 'SSBxxxxyyyy.wav' (Mandarin)"
 
 
 class LabelSource(NamedTuple):
     split: str
     label_path: Path
     audio_dir: Path
+
+    @property
+    def stem(self) -> str:
+        """``C1`` for label/C1.txt, ``train`` for label/train.txt: what configurations name."""
+        return self.label_path.stem
 
 
 class PlannedClip(NamedTuple):
@@ -37,10 +58,33 @@ class PlannedClip(NamedTuple):
     line: int
     source: int  # index into ReleasePlan.sources
     size: int
-    copies: tuple[str, ...] = ()  # other release paths of the same shared real clip
 
     def row(self) -> LabelRow:
         return LabelRow(self.file, self.label, self.idx, self.line)
+
+
+class Listed(NamedTuple):
+    """A label row as the ledger keeps it, to count what each configuration must hold."""
+
+    file: str
+    condition: str
+    language: str
+
+
+@dataclass(frozen=True)
+class KeyedReals:
+    """A keyed real part: the label files that list its clips, and those that hold this version."""
+
+    listed_by: tuple[str, ...]
+    holders: tuple[str, ...]
+
+    @property
+    def group(self) -> str:
+        text = ",".join(self.listed_by) + "|" + ",".join(self.holders)
+        return f"{codecfake.REAL_CONDITION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"listed_by": list(self.listed_by), "holders": list(self.holders)}
 
 
 def summarise(items: list[str]) -> str:
@@ -75,6 +119,10 @@ class ReleasePlan:
     release_dir: Path
     index: ReleaseIndex
     parts: dict[Part, list[PlannedClip]] = field(default_factory=dict)
+    keyed: dict[str, KeyedReals] = field(default_factory=dict)
+    ledger: list[list[Listed]] = field(default_factory=list)  # per source: the rows it lists
+    differing: list[str] = field(default_factory=list)  # shared reals whose copies differ
+    unknown_language: list[str] = field(default_factory=list)  # speech rows no name rule places
     missing: list[str] = field(default_factory=list)
     missing_groups: set[str] = field(default_factory=set)
     extra_files: list[str] = field(default_factory=list)
@@ -90,12 +138,16 @@ class ReleasePlan:
         return sum(len(clips) for clips in self.parts.values())
 
     @property
+    def rows_read(self) -> int:
+        return sum(len(rows) for rows in self.ledger)
+
+    @property
     def total_bytes(self) -> int:
         return sum(c.size for clips in self.parts.values() for c in clips)
 
     @property
     def groups(self) -> set[str]:
-        return {part.group for part in self.parts}
+        return {part.group for part in self.parts if part.group not in self.keyed}
 
 
 def fingerprint(release_dir: Path) -> str:
@@ -107,15 +159,55 @@ def fingerprint(release_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def find_release_root(release_dir: os.PathLike[str] | str) -> Path:
+    """RELEASE_DIR itself, or the one release root a few folders below it.
+
+    Archives extracted with 7z or unzip, some with absolute paths inside, leave ``label/`` a few
+    folders down. Exactly one root below is taken (and logged); several are listed.
+    """
+    root = Path(release_dir)
+    if (root / "label").is_dir() or not root.is_dir():
+        return root
+    found = sorted(_roots_below(root, ROOT_SEARCH_DEPTH))
+    if len(found) == 1:
+        log.warning("using the release found at %s (below %s)", found[0], root)
+        return found[0]
+    if found:
+        raise ReleaseError(
+            root,
+            f"holds {len(found)} releases ({summarise([str(p) for p in found])}); "
+            "give the one to prepare",
+        )
+    return root
+
+
+def _roots_below(folder: Path, depth: int) -> Iterator[Path]:
+    if depth == 0:
+        return
+    try:
+        with os.scandir(folder) as entries:
+            children = [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return
+    for child in children:
+        if (child / "label").is_dir():
+            yield child
+        else:
+            yield from _roots_below(child, depth - 1)
+
+
 def plan_release(
     release_dir: os.PathLike[str] | str,
     *,
     skip_groups: set[str] | frozenset[str] = frozenset(),
     allow_missing: bool = False,
+    allow_unknown_language: bool = False,
 ) -> ReleasePlan:
     """Plan every clip of a release; raises :class:`ReleaseError` on the first bad input found.
 
     ``skip_groups`` names stored groups to leave out (``--add`` skips what a dataset already has).
+    ``allow_unknown_language`` keeps speech clips whose language no name rule tells; they are
+    counted under the pooled configurations only.
     """
     root = Path(release_dir)
     if not (root / "label").is_dir():
@@ -126,10 +218,12 @@ def plan_release(
         raise ReleaseError(root / "label", "holds no label files (train.txt, dev.txt, C1.txt, ...)")
     plan = ReleasePlan(root, ReleaseIndex(tuple(sources), conditions))
     # A real clip belongs to one split; within it, every condition's label file lists it again.
-    real_home: dict[str, tuple[str, PlannedClip]] = {}
-    copies: dict[str, list[str]] = {}
+    listings: dict[str, list[PlannedClip]] = {}
+    unknown = plan.unknown_language
     for index, source in enumerate(sources):
         named: set[str] = set()
+        ledger: list[Listed] = []
+        plan.ledger.append(ledger)
         _check_text(source.label_path)
         if not source.audio_dir.is_dir():
             # Its archive was not downloaded (e.g. only the test archives): a partial release.
@@ -142,6 +236,10 @@ def plan_release(
             if part.group in skip_groups:
                 plan.skipped_groups.add(part.group)
                 continue
+            if not clip.language and _is_speech(part.group, conditions):
+                unknown.append(f"{source.label_path}:{row.line} {row.file}")
+                if not allow_unknown_language:
+                    continue
             try:
                 size = clip.path.stat().st_size
             except FileNotFoundError:
@@ -153,21 +251,30 @@ def plan_release(
                     source.label_path, f"{clip.path} cannot be read ({error.strerror})", row.line
                 ) from error
             planned = PlannedClip(row.file, row.label, row.idx, row.line, index, size)
+            ledger.append(Listed(row.file, clip.condition, clip.language))
             if part.group == codecfake.REAL_CONDITION:
-                if row.file in real_home:
-                    _check_copy(plan, real_home[row.file], source.split, planned)
-                    copies.setdefault(row.file, []).append(str(clip.path))
-                    continue
-                real_home[row.file] = (source.split, planned)
-            plan.parts.setdefault(part, []).append(planned)
+                earlier = listings.setdefault(row.file, [])
+                if earlier:
+                    _check_split(plan, earlier[0], planned)
+                earlier.append(planned)
+            else:
+                plan.parts.setdefault(part, []).append(planned)
         plan.extra_files.extend(_unnamed_files(source.audio_dir, named))
+    if unknown and not allow_unknown_language:
+        raise ReleaseError(
+            root,
+            f"{len(unknown)} label rows name speech whose language their name does not tell: "
+            f"{summarise(unknown)}. Expected {NAME_PATTERNS}. Rename them, or pass "
+            f"{UNKNOWN_LANGUAGE_OPTION} to keep them, counted under the pooled configurations "
+            "(C1, ..., all) only",
+        )
+    _place_shared_reals(plan, listings)
     # Audio folders no label file covers (e.g. test/C3-2/ without label/C3-2.txt) are extra too.
     covered = {source.audio_dir for source in sources}
     folders = [root / "train", root / "dev", *sorted((root / "test").glob("*"))]
     for folder in folders:
         if folder.is_dir() and folder not in covered:
             plan.extra_files.extend(_unnamed_files(folder, set()))
-    _attach_copies(plan, copies)
     if not plan.parts and not plan.skipped_groups:
         raise ReleaseError(root, "holds no audio for any label file: extract its archives here")
     if plan.missing and not allow_missing:
@@ -180,6 +287,96 @@ def plan_release(
     return plan
 
 
+def _is_speech(group: str, conditions: Mapping[str, Condition]) -> bool:
+    return group == codecfake.REAL_CONDITION or conditions[group].languages != ("",)
+
+
+def _check_split(plan: ReleasePlan, first: PlannedClip, copy: PlannedClip) -> None:
+    """A shared real clip listed again must be listed in the same split."""
+    home_split = plan.index.sources[first.source].split
+    split = plan.index.sources[copy.source].split
+    if home_split != split:
+        raise ReleaseError(
+            plan.index.sources[copy.source].label_path,
+            f"real clip {copy.file!r} is in the {split} split here but in the {home_split} "
+            f"split at {plan.index.where(first)}; an utterance belongs to one split",
+            copy.line,
+        )
+
+
+def _place_shared_reals(plan: ReleasePlan, listings: Mapping[str, list[PlannedClip]]) -> None:
+    """Put each shared real clip in the shared part, or, per version, in a keyed part.
+
+    A clip goes to the shared part when every extracted label file of its split and language
+    lists it and all its copies are byte-identical; then any configuration that takes its
+    language reads the same bytes. Otherwise each distinct version is stored once, keyed by the
+    label files that list the clip and those that hold that version.
+    """
+    sources = plan.index.sources
+    covering = _covering_sources(plan)
+    repeated = [c for clips in listings.values() if len(clips) > 1 for c in clips]
+    digests = _content_digests(plan.index, repeated)
+    for file, clips in listings.items():
+        first = clips[0]
+        split, language = sources[first.source].split, plan.index.clip(first).language
+        part = Part(codecfake.REAL_CONDITION, split, language)
+        versions: dict[str, list[PlannedClip]] = {}
+        for clip in clips:
+            versions.setdefault(digests.get((clip.source, clip.file), ""), []).append(clip)
+        listed_by = tuple(sources[c.source].stem for c in clips)
+        if len(versions) == 1 and set(listed_by) == covering[split, language]:
+            plan.parts.setdefault(part, []).append(first)
+            continue
+        if len(versions) > 1:
+            folders = ", ".join(
+                "=".join(sources[c.source].stem for c in holders) for holders in versions.values()
+            )
+            plan.differing.append(f"{file} ({len(versions)} versions: {folders})")
+        for holders in versions.values():
+            stems = tuple(sorted(sources[c.source].stem for c in holders))
+            key = KeyedReals(tuple(sorted(listed_by)), stems)
+            plan.keyed[key.group] = key
+            plan.parts.setdefault(Part(key.group, split, language), []).append(holders[0])
+
+
+def _covering_sources(plan: ReleasePlan) -> dict[tuple[str, str], set[str]]:
+    """(split, language) -> the extracted label files that should list such a shared real clip."""
+    covering: dict[tuple[str, str], set[str]] = {}
+    for source in plan.index.sources:
+        if not source.audio_dir.is_dir():
+            continue
+        if source.split != "test":
+            languages: tuple[str, ...] = (*codecfake.SPEECH_LANGUAGES, "")
+        else:
+            condition = plan.conditions.get(source.stem)
+            if condition is None or condition.has_own_reals:
+                continue
+            languages = (*condition.languages, "")
+        for language in languages:
+            covering.setdefault((source.split, language), set()).add(source.stem)
+    return covering
+
+
+def _content_digests(index: ReleaseIndex, clips: list[PlannedClip]) -> dict[tuple[int, str], str]:
+    """(source, file) -> content hash of each copy of a repeated shared real clip."""
+
+    def digest(clip: PlannedClip) -> str:
+        path = index.audio_path(clip)
+        try:
+            with open(path, "rb") as handle:
+                return hashlib.file_digest(handle, "blake2b").hexdigest()
+        except OSError as error:
+            raise ReleaseError(
+                path, f"cannot be read ({error.strerror}) (named at {index.where(clip)})"
+            ) from error
+
+    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+        return {
+            (clip.source, clip.file): value
+            for clip, value in zip(clips, pool.map(digest, clips), strict=True)
+        }
+
+
 def _check_text(path: Path) -> None:
     """A label file that is not text (a truncated download, a zip by mistake) fails at its line."""
     data = path.read_bytes()
@@ -190,40 +387,26 @@ def _check_text(path: Path) -> None:
         raise ReleaseError(path, "is not UTF-8 text (a damaged or misnamed file?)", line) from None
 
 
-def _check_copy(
-    plan: ReleasePlan, home: tuple[str, PlannedClip], split: str, copy: PlannedClip
-) -> None:
-    """A shared real clip listed again: same split, and (cheaply, by size) the same file."""
-    home_split, first = home
-    if home_split != split:
-        raise ReleaseError(
-            plan.index.sources[copy.source].label_path,
-            f"real clip {copy.file!r} is in the {split} split here but in the {home_split} "
-            f"split at {plan.index.where(first)}; an utterance belongs to one split",
-            copy.line,
-        )
-    if copy.size != first.size:
-        raise ReleaseError(
-            plan.index.audio_path(copy),
-            f"differs from {plan.index.audio_path(first)} ({copy.size} vs {first.size} bytes); a "
-            "shared real clip must be the same file in every condition",
-        )
-
-
-def _attach_copies(plan: ReleasePlan, copies: Mapping[str, list[str]]) -> None:
-    """Record each shared real clip's other copies, so the writer can check they are identical."""
-    for part, clips in plan.parts.items():
-        if part.group == codecfake.REAL_CONDITION and copies:
-            plan.parts[part] = [
-                c._replace(copies=tuple(copies[c.file])) if c.file in copies else c for c in clips
-            ]
-
-
 def _unnamed_files(audio_dir: Path, named: set[str]) -> list[str]:
     if not audio_dir.is_dir():
         return []
     with os.scandir(audio_dir) as entries:
         return sorted(str(audio_dir / e.name) for e in entries if e.name not in named)
+
+
+def stored_sizes(plan: ReleasePlan) -> dict[Part, int]:
+    """Clips per logical part: a keyed real clip counts once under its shared part."""
+    sizes: dict[Part, int] = {}
+    keyed_files: dict[Part, set[str]] = {}
+    for part, clips in plan.parts.items():
+        if part.group in plan.keyed:
+            shared = Part(codecfake.REAL_CONDITION, part.split, part.language)
+            keyed_files.setdefault(shared, set()).update(c.file for c in clips)
+        else:
+            sizes[part] = sizes.get(part, 0) + len(clips)
+    for part, files in keyed_files.items():
+        sizes[part] = sizes.get(part, 0) + len(files)
+    return sizes
 
 
 def check_complete_sizes(plan: ReleasePlan) -> None:
@@ -232,21 +415,34 @@ def check_complete_sizes(plan: ReleasePlan) -> None:
     Parts that lost rows to ``--allow-missing`` (A3's real clips are often absent from a
     download) were reported already and are not checked again.
     """
-    names = {s.label_path.stem for s in plan.index.sources if s.audio_dir.is_dir()}
+    names = {s.stem for s in plan.index.sources if s.audio_dir.is_dir()}
     if not {"train", "dev", *codecfake.CODEC_CONDITIONS} <= names:
         return
+    sizes = stored_sizes(plan)
+    expected_parts = {
+        part
+        for config in codecfake.CONFIGS.values()
+        if set(config.conditions) <= names | {"train", "dev"}
+        for parts in config.parts().values()
+        for part in parts
+        if codecfake.part_size(part)
+    }
     wrong = []
-    for part, clips in sorted(plan.parts.items(), key=lambda item: item[0].pattern):
+    for part in sorted(expected_parts | set(sizes), key=lambda p: p.pattern):
         known = part.group == codecfake.REAL_CONDITION or part.group in codecfake.CONDITIONS
         if not known or part.group in plan.missing_groups:
             continue  # conditions beyond the paper have no expected size
-        expected = codecfake.part_size(part)
-        if len(clips) != expected:
-            wrong.append(f"{part.pattern}: {len(clips):,} clips, expected {expected:,}")
+        expected, found = codecfake.part_size(part), sizes.get(part, 0)
+        if found != expected:
+            wrong.append((part.pattern, expected, found))
     if wrong:
+        table = "\n".join(
+            f"  {pattern:<42} {expected:>10,} {found:>10,}" for pattern, expected, found in wrong
+        )
         raise ReleaseError(
             plan.release_dir,
-            "this release has every label file of the complete Codecfake release, but its sizes "
-            f"differ from dataset_infos.json: {summarise(wrong)}. Re-extract the archives, or pass "
-            "--no-size-check for a release rebuilt at another scale",
+            "this release has every label file of the complete Codecfake release, but "
+            f"{len(wrong)} parts differ from dataset_infos.json. Re-extract the archives, or pass "
+            "--no-size-check for a release rebuilt at another scale:\n"
+            f"  {'part':<42} {'expected':>10} {'found':>10}\n{table}",
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -370,3 +371,88 @@ class _Writer:
         labels.mkdir(parents=True, exist_ok=True)
         for label_file, lines in self.lines.items():
             (labels / label_file).write_text("".join(lines), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# What each configuration must hold, from the label files alone
+# --------------------------------------------------------------------------------------------
+
+_EN = re.compile(r"^(?:F\d\d_|C\d-\d_|L\d_)?p\d{3}_\d{3}\.wav$")
+_ZH = re.compile(r"^(?:F\d\d_|C\d-\d_|L\d_)?SSB\d{8}\.wav$")
+_SPLIT_OF_LABEL = {"train": "train", "dev": "validation"}
+
+
+def _row_language(name: str, source: str) -> str:
+    if source == "A3":
+        return "-"  # sound events: no language, and not speech
+    return "en" if _EN.match(name) else "zh" if _ZH.match(name) else ""
+
+
+def labelled_files(root: Path, config: codecfake.CodecfakeConfig) -> dict[str, set[str]]:
+    """split -> the files a configuration must hold, read from ``root/label/*.txt`` by the rules
+    of DATASET.md (a test split is its conditions' label files; train/dev hold the reals and the
+    fakes of every trained condition, each fake named by its ``F0k_`` prefix)."""
+    result: dict[str, set[str]] = {}
+    for label in sorted((root / "label").glob("*.txt")):
+        source = label.stem
+        split = _SPLIT_OF_LABEL.get(source, "test")
+        audio = root / ("test/" + source if split == "test" else source)
+        if not audio.is_dir() or (split == "test" and source not in config.conditions):
+            continue
+        for line in label.read_text().splitlines():
+            if not line.strip():
+                continue
+            name, label_name, idx = line.split()
+            if split != "test":
+                condition = "real" if label_name == "real" else f"C{int(idx)}"
+                if condition != "real" and condition not in config.conditions:
+                    continue
+                if condition == "real" and not any(
+                    split in codecfake.CONDITIONS[c].splits for c in config.conditions
+                ):
+                    continue
+            language = _row_language(name, source)
+            if language == "-" or (language in config.languages if language else config.pooled):
+                result.setdefault(split, set()).add(name)
+    return result
+
+
+def stored_files(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """config -> split -> the ``file`` column of the shards its card's data_files name."""
+    import pyarrow.parquet as pq
+    import yaml
+
+    card = yaml.safe_load(folder.joinpath("README.md").read_text().split("---")[1])
+    stored: dict[str, dict[str, list[str]]] = {}
+    for entry in card["configs"]:
+        for files in entry["data_files"]:
+            names: list[str] = []
+            for pattern in files["path"]:
+                for shard in sorted(folder.glob(pattern)):
+                    names.extend(pq.read_table(shard, columns=["file"]).column("file").to_pylist())
+            stored.setdefault(entry["config_name"], {})[files["split"]] = names
+    return stored
+
+
+def assert_configs_match_labels(root: Path, folder: Path, configs=None) -> None:
+    """Every configuration of ``folder`` holds exactly the files its label files list, once each,
+    and no configuration with labelled rows is missing."""
+    stored = stored_files(folder)
+    for name, config in (configs or codecfake.CONFIGS).items():
+        # as in the folder, a split whose label rows are all shared reals is not a split of it
+        expected = {
+            split: files
+            for split, files in labelled_files(root, config).items()
+            if not all(_is_real_name(f) for f in files)
+        }
+        got = stored.get(name, {})
+        if not expected and not got:
+            continue
+        assert set(got) == set(expected), (name, sorted(got), sorted(expected))
+        for split, files in expected.items():
+            assert len(got[split]) == len(set(got[split])), (name, split, "duplicate rows")
+            assert set(got[split]) == files, (name, split, sorted(set(got[split]) ^ files)[:5])
+
+
+def _is_real_name(name: str) -> bool:
+    return not re.match(r"^(F\d\d_|C\d-\d_|L\d_|\d+\.wav$)", name)

@@ -201,7 +201,7 @@ def test_scoring_resumes_from_a_partial_file(trained: GmmPair, tmp_path: Path) -
 
 def test_cli_names_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nowhere"
-    assert cli(["baseline", "train", "--dataset", str(missing), "--out", str(tmp_path)]) == 2
+    assert cli(["baseline", "train", "--dataset", str(missing), "--out", str(tmp_path)]) == 1
     assert str(missing) in capsys.readouterr().err
 
 

@@ -88,7 +88,16 @@ def test_shared_real_test_clips_are_one_stored_part_for_every_condition():
         for part in codecfake.CONFIGS[name].parts()["test"]
         if part.group == codecfake.REAL_CONDITION
     }
-    assert parts == {"data/real/test/en-*.parquet", "data/real/test/zh-*.parquet"}
+    # the pooled configurations also read the clips whose name tells no language
+    assert parts == {
+        "data/real/test/en-*.parquet",
+        "data/real/test/zh-*.parquet",
+        "data/real/test/audio-*.parquet",
+    }
+    pooled = {name for name, config in codecfake.CONFIGS.items() if config.pooled}
+    assert {"C1", "C3-2", "en_A1", "A3", "all"} <= pooled
+    assert not {"en_C1", "zh_C1", "en", "zh"} & pooled
+    assert not any(p.language == "" for p in codecfake.CONFIGS["en_C1"].parts()["test"])
     # A3's reals are AudioCaps clips: stored with A3, never mixed into the speech reals.
     assert [p.pattern for p in codecfake.CONFIGS["A3"].parts()["test"]] == [
         "data/A3/test/audio-*.parquet"

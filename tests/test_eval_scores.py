@@ -83,7 +83,7 @@ def _eval(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
 
 
 def _eval_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert codecfake_cli.main(["eval", "--bootstrap", "0", *args]) == 2
+    assert codecfake_cli.main(["eval", "--bootstrap", "0", *args]) == 1
     return capsys.readouterr().err
 
 

@@ -134,7 +134,7 @@ def test_into_aggregates_extends_en_zh_and_all(base, c8_release, tmp_path):
 def test_adding_what_the_folder_has_is_refused(base, tmp_path, capsys):
     release, folder = base
     before = digest(folder)
-    assert add(release, folder) == 2
+    assert add(release, folder) == 1
     err = capsys.readouterr().err
     assert f"adds no condition that {folder} lacks (it already has C1, C7)" in err
     assert digest(folder) == before
@@ -144,7 +144,7 @@ def test_new_reals_the_folder_lacks_are_refused(base, tmp_path, capsys):
     _, folder = base
     before = digest(folder)
     wider = make_release(tmp_path / "wider", conditions=(), user_conditions=[C8], n_zh=3, **SMALL)
-    assert add(wider, folder) == 2
+    assert add(wider, folder) == 1
     err = capsys.readouterr().err
     assert "1 real clips of the release are not in" in err
     assert f"{wider.label_path('C8.txt')}:" in err and "SSB00070203.wav" in err
@@ -154,7 +154,7 @@ def test_new_reals_the_folder_lacks_are_refused(base, tmp_path, capsys):
 
 def test_add_into_a_folder_prepare_did_not_make_is_refused(c8_release, tmp_path, capsys):
     (tmp_path / "plain").mkdir()
-    assert add(c8_release, tmp_path / "plain") == 2
+    assert add(c8_release, tmp_path / "plain") == 1
     assert "not a dataset folder made by `codecfake prepare`" in capsys.readouterr().err
 
 
@@ -163,7 +163,7 @@ def test_preparing_again_over_a_grown_folder_is_refused(base, c8_release, capsys
     assert add(c8_release, folder) == 0
     before = digest(folder)
     rc = codecfake_cli.main(["prepare", str(release.root), str(folder)])
-    assert rc == 2
+    assert rc == 1
     assert "holds conditions added with --add from other releases" in capsys.readouterr().err
     assert digest(folder) == before
 
@@ -171,7 +171,7 @@ def test_preparing_again_over_a_grown_folder_is_refused(base, c8_release, capsys
 def test_a_shard_folder_left_by_an_interrupted_add_is_named(base, c8_release, capsys):
     _, folder = base
     (folder / "data" / "C8" / "test").mkdir(parents=True)
-    assert add(c8_release, folder) == 2
+    assert add(c8_release, folder) == 1
     err = capsys.readouterr().err
     assert f"{folder}: data/C8 is not in conditions.json" in err and "remove it and rerun" in err
 

@@ -21,6 +21,7 @@ import yaml
 from release_factory import (
     DEFAULT_CONDITIONS,
     Release,
+    assert_configs_match_labels,
     dataset_row_key,
     make_release,
     spec_configs,
@@ -42,6 +43,7 @@ def built(tmp_path_factory, request) -> tuple[Release, Path]:
     release = make_release(root / "release", vctk_dir=vctk)
     report = prepare(release.root, root / "codecfake", size_check=False, progress=False)
     assert report.clips == len(release.stored())
+    assert_configs_match_labels(release.root, root / "codecfake")
     return release, root / "codecfake"
 
 
@@ -199,6 +201,7 @@ def test_a_partial_release_gives_exactly_the_configurations_it_holds(tmp_path, c
         tmp_path / "release", conditions=("C2", "C7", "A3"), with_train=False, with_dev=False
     )
     report = prepare(release.root, tmp_path / "out", progress=False)
+    assert_configs_match_labels(release.root, tmp_path / "out")
     configs = spec_configs(("C2", "C7", "A3"))
     assert {c.name for c in report.configs} == set(configs)
     for config in report.configs:
@@ -274,6 +277,7 @@ def test_label_files_whose_audio_was_not_downloaded_are_left_out(tmp_path, cache
     release = make_release(tmp_path / "release", conditions=codecs, n_en=1, n_zh=1)
     shutil.rmtree(release.root / "train")
     report = prepare(release.root, tmp_path / "out", progress=False)
+    assert_configs_match_labels(release.root, tmp_path / "out")
     assert report.unextracted == [
         f"{release.label_path('train.txt')} ({release.root / 'train'} is absent)"
     ]

@@ -88,7 +88,7 @@ def test_wrong_token_says_what_to_do_and_is_never_shown(
     caplog.set_level(logging.DEBUG)
     wrong = "hf_wrongTokenAlsoSecret9876543210"
     monkeypatch.setenv("HF_TOKEN", wrong)
-    assert publish(dataset_folder, hub) == 2
+    assert publish(dataset_folder, hub) == 1
     err = capsys.readouterr().err
     assert "401" in err and "hf auth login" in err and "HF_TOKEN" in err and "write access" in err
     assert not hub.commits and not hub.repos
@@ -104,7 +104,7 @@ def test_token_without_write_access_is_told_so(
     dataset_folder: Path, hub: HubServer, capsys: pytest.CaptureFixture[str]
 ):
     hub.read_only = True
-    assert publish(dataset_folder, hub) == 2
+    assert publish(dataset_folder, hub) == 1
     err = capsys.readouterr().err
     assert "403" in err and "write access to 'codecfake-test'" in err
 
@@ -217,13 +217,13 @@ def test_without_a_token_or_a_network_nothing_is_tried(
     actions = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
     assert actions == ["upload"] * len(folder_files(dataset_folder))
 
-    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 2
+    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 1
     assert "HF_HUB_OFFLINE is set" in capsys.readouterr().err
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
-    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 2
+    assert codecfake_cli.main(["publish", str(dataset_folder), "--repo-id", REPO]) == 1
     err = capsys.readouterr().err
     assert "no Hugging Face token found" in err and "hf auth login" in err
 
@@ -235,7 +235,7 @@ def test_a_lost_connection_says_rerun_and_the_rerun_finishes(
     """In-process this time: the client retries the dropped commit (about 25 s of backoff), then
     gives up with a message that says to rerun; the rerun sends the card alone."""
     hub.drop_commits_after = 1
-    assert publish(dataset_folder, hub) == 2
+    assert publish(dataset_folder, hub) == 1
     err = capsys.readouterr().err
     assert "lost the connection" in err and "rerun the same command" in err
     assert hub.dropped_commits > 1  # the client did retry before giving up
