@@ -44,7 +44,7 @@ def check_score_kind(
     arrays = [np.asarray(a, dtype=np.float64) for a in scores]
     if all(a.size == 0 or (a.min() >= 0.0 and a.max() <= 1.0) for a in arrays):
         raise ScoreKindError(
-            f"{wanted} need log-likelihood ratios, but every score lies in [0, 1], as "
+            f"{wanted} must be computed on log-likelihood ratios, but every score lies in [0, 1], as "
             "probabilities do: say what they are with --scores prob (turned into LLRs by logit) "
             "or --scores llr (score_kind= in evaluate())"
         )
