@@ -2,7 +2,7 @@
 
 On these axes two Gaussian score distributions give a straight line, so curves of detectors that
 are far apart (0.03% against 45% EER) stay readable on one plot. matplotlib is imported only
-here, inside :func:`plot_det` (install the ``plot`` extra).
+here, inside :func:`det_figure` (install the ``plot`` extra).
 
 Rates outside the axes (0 and 100% have no deviate at all) are clamped onto the axis edge, which
 sits a few pixels inside the frame: a perfectly separated condition (EER 0%) then runs along the
@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from codecfake import CONDITIONS
 
 from .eer import SortedTrials
 from .table import Group, Row
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TICKS_PERCENT = (0.01, 0.05, 0.2, 1, 2, 5, 10, 20, 40, 60, 80, 95, 99)
 _INV_CDF = np.vectorize(NormalDist().inv_cdf, otypes=[float])
@@ -66,15 +70,23 @@ def plot_det(
     title: str = "DET curves",
 ) -> Path:
     """Write a PNG with one DET curve per pooled group and its EER point marked; returns the path."""
-    import matplotlib
+    target = Path(path)
+    figure = det_figure(groups, rows, title)
+    with atomic_path(target) as temporary:
+        figure.savefig(temporary, format="png")
+    return target
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def det_figure(groups: Sequence[Group], rows: Sequence[Row], title: str = "DET curves") -> Figure:
+    """The DET plot as a matplotlib figure (no pyplot: nothing global is touched)."""
+    import matplotlib
+    from matplotlib.figure import Figure
 
     by_key = {(row.condition, row.language): row for row in rows}
     low, high = RATE_RANGE
-    figure, ax = plt.subplots(figsize=(8.2, 6.0), dpi=100)
-    colours = plt.get_cmap("tab20" if len(groups) > 10 else "tab10")
+    figure = Figure(figsize=(8.2, 6.0), dpi=100)
+    ax = figure.subplots()
+    colours = matplotlib.colormaps["tab20" if len(groups) > 10 else "tab10"]
     for index, group in enumerate(groups):
         row = by_key[(group.condition, group.language)]
         x, y = det_points(group, bool(row.flipped))
@@ -99,13 +111,7 @@ def plot_det(
         title="condition (EER = dot)", fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0)
     )
     figure.tight_layout()
-    target = Path(path)
-    try:
-        with atomic_path(target) as temporary:
-            figure.savefig(temporary, format="png")
-    finally:
-        plt.close(figure)
-    return target
+    return figure
 
 
 def legend_label(row: Row) -> str:

@@ -214,7 +214,7 @@ def test_sharded_then_merged_equals_single_run(
     out = tmp_path / "sharded"
     for index in (2, 0):  # any order
         assert synthesize(out, corpora, *CODECS, "--shard", f"{index}/3") == 0
-    assert main(["merge-shards", str(out)]) == 2  # shard 1/3 has not run yet
+    assert main(["merge-shards", str(out)]) == 1  # shard 1/3 has not run yet
     assert synthesize(out, corpora, *CODECS, "--shard", "1/3") == 0
     assert main(["merge-shards", str(out)]) == 0
     assert tree(out) == tree(release)
@@ -265,7 +265,7 @@ def test_changed_settings_refuse_to_resume(
 ) -> None:
     out = tmp_path / "seeded"
     assert synthesize(out, corpora, *FAST_CODECS) == 0
-    assert synthesize(out, corpora, *FAST_CODECS, "--seed", "1") == 2
+    assert synthesize(out, corpora, *FAST_CODECS, "--seed", "1") == 1
     assert "seed was 0, now 1" in capsys.readouterr().err
 
 
@@ -291,7 +291,7 @@ def test_bad_sources_are_reported_not_dropped(
     listed = "".join(p.read_text() for p in (out / "label").glob("*.txt"))
     assert "p295_001" not in listed and "SSB00090003" not in listed and "p295_002" in listed
     strict = tmp_path / "strict"
-    assert synthesize(strict, broken, *FAST_CODECS, "--max-failures", "1") == 2
+    assert synthesize(strict, broken, *FAST_CODECS, "--max-failures", "1") == 1
     assert "2 failures, more than --max-failures 1; see" in capsys.readouterr().err
 
 
@@ -337,14 +337,14 @@ def test_official_split_is_reproduced(tmp_path: Path, corpora: dict[str, Path]) 
 def test_configuration_errors_stop_before_any_work(
     tmp_path: Path, corpora: dict[str, Path], capsys: pytest.CaptureFixture[str], options, message
 ) -> None:
-    assert synthesize(tmp_path / "out", corpora, *options) == 2
+    assert synthesize(tmp_path / "out", corpora, *options) == 1
     assert message in capsys.readouterr().err
     assert not list((tmp_path / "out").rglob("*.wav"))
 
 
 def test_corpus_in_the_wrong_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "vctk" / "p225").mkdir(parents=True)
-    assert synthesize(tmp_path / "out", {"--vctk": tmp_path / "vctk"}, *FAST_CODECS) == 2
+    assert synthesize(tmp_path / "out", {"--vctk": tmp_path / "vctk"}, *FAST_CODECS) == 1
     assert f"{tmp_path / 'vctk'}: not a VCTK folder" in capsys.readouterr().err
 
 
