@@ -63,10 +63,7 @@ class Placeholder:
     """Stands in for a pickled module class: records the state the pickle gives it, runs nothing."""
 
     qualified_name = ""
-
-    def __init__(self, *args: Any) -> None:
-        self.args = args
-        self.state: Any = None
+    state: Any = None
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
@@ -95,9 +92,10 @@ def _rebuild_parameter(data: torch.Tensor, *_: Any) -> torch.Tensor:
     return data
 
 
-TENSOR_GLOBALS = {
+SAFE_GLOBALS = {
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch", "device"): torch.device,  # a DataParallel saved on a GPU records its device
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("builtins", "set"): set,
     ("__builtin__", "set"): set,  # protocol 2 pickles name Python 2's module
@@ -124,8 +122,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.placeholders: dict[str, type[Placeholder]] = {}
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in TENSOR_GLOBALS:
-            return TENSOR_GLOBALS[module, name]
+        if (module, name) in SAFE_GLOBALS:
+            return SAFE_GLOBALS[module, name]
         if module == "torch" and name in STORAGE_DTYPES:
             return StorageType(STORAGE_DTYPES[name])
         if (module == AUTHORS_MODULE and name in AUTHORS_CLASSES) or _is_torch_module_class(
@@ -160,7 +158,9 @@ class RestrictedUnpickler(pickle.Unpickler):
             data = bytearray(self.archive.read(f"{self.root}data/{key}"))
             if len(data) != numel * torch.empty(0, dtype=dtype).element_size():
                 raise pickle.UnpicklingError(f"storage {key!r} does not hold {numel} elements")
-            self.storages[key] = torch.frombuffer(data, dtype=dtype) if data else torch.empty(0)
+            self.storages[key] = (
+                torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)
+            )
         return self.storages[key]
 
 

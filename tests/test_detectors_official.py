@@ -155,10 +155,12 @@ def test_a_whole_pickled_data_parallel_module_loads(
     backend = load_official_checkpoint(official_checkpoints / f"{model}.pt")
     as_authors_module(backend, monkeypatch)
     path = tmp_path / "anti-spoofing_feat_model.pt"
-    torch.save(torch.nn.DataParallel(backend), path)
+    wrapped = torch.nn.DataParallel(backend)
+    wrapped.src_device_obj = torch.device("cuda", 0)  # as DataParallel records it on a GPU
+    torch.save(wrapped, path)
     with zipfile.ZipFile(path) as archive:
         (data_pkl,) = (archive.read(n) for n in archive.namelist() if n.endswith("data.pkl"))
-    assert b"DataParallel" in data_pkl and b"cmodel\n" in data_pkl
+    assert b"DataParallel" in data_pkl and b"cmodel\n" in data_pkl and b"ctorch\ndevice" in data_pkl
     monkeypatch.delitem(sys.modules, "model")  # our loader needs no authors' code
 
     expected = reference(official_checkpoints, model)
