@@ -517,6 +517,11 @@ def run(args: argparse.Namespace) -> int:
         "into_aggregates": args.into_aggregates,
     }
     if args.add:
+        if args.no_size_check:
+            raise CodecfakeError(
+                "--no-size-check has no effect with --add, which never compares sizes with "
+                "dataset_infos.json (conditions beyond the paper have none); drop it"
+            )
         report = add_conditions(
             args.release_dir,
             args.out_dir,

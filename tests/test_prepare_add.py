@@ -215,3 +215,11 @@ def test_the_checkpoint_comes_from_the_builders_provenance_manifest(base, c8_rel
     row = next(line for line in body.splitlines() if line.startswith("| C8 |"))
     assert "checkpoint: kyutai/mimi (sha256 0123456789ab)" in row
     assert "provenance.jsonl" in row
+
+
+def test_an_option_add_cannot_honour_is_refused_not_ignored(base, c8_release, capsys):
+    _, folder = base
+    before = digest(folder)
+    assert add(c8_release, folder, "--no-size-check") == 1
+    assert "--no-size-check has no effect with --add" in capsys.readouterr().err
+    assert digest(folder) == before
