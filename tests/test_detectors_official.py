@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import safetensors.torch
-import soundfile as sf
-import soxr
 import torch
 
 import codecfake
-from detectors.models import OFFICIAL_INPUT_SAMPLES, build_backend
+from codecfake import decode_audio_bytes
+from detectors.data import official_cut
+from detectors.models import build_backend
 from detectors.models.aasist import GraphAttentionLayer, GraphPool, HtrgGraphAttentionLayer
 from detectors.models.lcnn import MaxFeatureMap
 from detectors.official import detector_from_official, load_official_checkpoint
@@ -58,20 +58,13 @@ def test_reference_logits_from_reference_inputs(official_checkpoints: Path, mode
     np.testing.assert_allclose(score, expected["score"], rtol=0, atol=TOLERANCE)
 
 
-def official_cut(path: Path) -> np.ndarray:
-    """16 kHz (soxr, as the official loaders resample), tiled when short, first 64,600 samples."""
-    samples, rate = sf.read(path, dtype="float32", always_2d=True)
-    mono = samples.mean(axis=1)
-    if rate != 16_000:
-        mono = soxr.resample(mono, rate, 16_000)
-    return np.resize(mono, OFFICIAL_INPUT_SAMPLES).astype(np.float32)  # np.resize repeats
-
-
 def test_mel_lcnn_reference_logits_from_the_clips(
     official_checkpoints: Path, vctk_samples: Path
 ) -> None:
     expected = reference(official_checkpoints, "codec_mellcnn")
-    waveforms = np.stack([official_cut(vctk_samples / name) for name in expected["files"]])
+    # The package's own decoding (soundfile, soxr to 16 kHz as the official loaders do) and cut.
+    clips = [decode_audio_bytes((vctk_samples / name).read_bytes()) for name in expected["files"]]
+    waveforms = np.stack([official_cut(clip) for clip in clips])
     detector = detector_from_official(official_checkpoints / "codec_mellcnn.pt")
     assert detector.name == "mel-lcnn" and not detector.training
     with torch.no_grad():
