@@ -1,19 +1,29 @@
-"""The benchmark's metric: EER per condition, exactly as the paper computes it.
+"""The benchmark's metric: EER per condition, exactly as the paper computes it, and ASVspoof 5's.
 
 ``eer`` scores one set of trials; ``evaluate`` turns a dataset split and its scores into the
 paper's table; ``codecfake eval`` does the same from score files. See ``evaluation.eer`` for the
-definition and the polarity choice.
+definition and the polarity choice. ``min_dcf``/``act_dcf`` (``evaluation.dcf``) and
+``cllr``/``min_cllr`` (``evaluation.cllr``) are the ASVspoof 5 measures; ``codecfake results``
+compares result records (``evaluation.records``) with the paper's (``evaluation.paper``).
 """
 
 from .api import EvaluationTable, evaluate
+from .cllr import cllr, min_cllr
+from .dcf import ASVSPOOF5, CostModel, act_dcf, min_dcf
 from .eer import EERResult, EvaluationError, PolarityWarning, eer, eer_from_classes
 
 __all__ = [
+    "ASVSPOOF5",
+    "CostModel",
     "EERResult",
     "EvaluationError",
     "EvaluationTable",
     "PolarityWarning",
+    "act_dcf",
+    "cllr",
     "eer",
     "eer_from_classes",
     "evaluate",
+    "min_cllr",
+    "min_dcf",
 ]

@@ -213,6 +213,48 @@ def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, caps
     assert code == 1 and "the data labelling the scores changed" in err
 
 
+def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> None:
+    from release_factory import make_release
+
+    from builder.prepare import prepare
+
+    release = make_release(
+        tmp_path / "release", conditions=("C1", "C2"), n_en=2, n_zh=1, seconds=0.2
+    )
+    prepare(release.root, tmp_path / "dataset", size_check=False, progress=False)
+    tests = [r for r in release.stored() if r.split == "test"]
+    rng = np.random.default_rng(1)
+    scores = tmp_path / "scores.txt"
+    scores.write_text(
+        "".join(f"{r.file} {rng.normal() - (r.label == 'fake'):.6f}\n" for r in tests)
+    )
+    target = tmp_path / "r.json"
+    argv = [
+        "eval",
+        "--bootstrap",
+        "0",
+        "--dataset",
+        str(tmp_path / "dataset"),
+        "--record",
+        str(target),
+    ]
+    assert _main(capsys, *argv, str(scores))[0] == 0
+    dataset = read_record(target)["dataset"]
+    assert dataset["source"] == "prepared folder"
+    manifest = tmp_path / "dataset" / "conditions.json"
+    assert dataset["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    # Test split sizes, counted from the rows the factory wrote.
+    reals = sum(r.label == "real" for r in tests)
+    fakes = {c: sum(r.condition == c and r.label == "fake" for r in tests) for c in ("C1", "C2")}
+    sizes = dataset["split_sizes"]
+    assert sizes["C1"]["test"] == reals + fakes["C1"]
+    assert sizes["all"]["test"] == reals + fakes["C1"] + fakes["C2"]
+    from builder.release_plan import fingerprint
+
+    assert dataset["releases"] == [fingerprint(release.root)]
+    assert _main(capsys, "results", "--check", str(target))[0] == 0
+
+
 # --------------------------------------------------------------------------------------------
 # Error paths: one line, exit 1
 # --------------------------------------------------------------------------------------------
