@@ -159,7 +159,7 @@ def disagreement(
         ]
         parts.append(f"{name} has {'; '.join(listing)}")
     return (
-        f"{release}: files of one condition were made with different codec settings or weights "
+        f"{release}: a condition's files were made with different codec settings or weights "
         f"({' | '.join(parts)}); delete the files made with the wrong settings and rerun their "
         f"shard with those in {SETTINGS_FILE}"
     )

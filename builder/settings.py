@@ -115,7 +115,16 @@ def record_settings(
     path: Path, run: Mapping[str, Any], conditions: Mapping[str, ConditionRecord], lock: Path
 ) -> None:
     """Record the settings on the first run and new conditions on later ones; refuse a run
-    that differs from the record in a run-wide setting or an existing condition's."""
+    that differs from the record in a run-wide setting or an existing condition's.
+
+    A condition's record never changes once written, so a run that adds nothing compares
+    without the lock (and a refused run leaves nothing behind).
+    """
+    recorded = read_settings(path)
+    if recorded is not None:
+        _refuse(path, _differences(recorded, run, conditions))
+        if not _added(recorded, conditions):
+            return
     with exclusive_lock(lock):
         recorded = read_settings(path)
         if recorded is None:
@@ -124,8 +133,20 @@ def record_settings(
                 return
             recorded = read_settings(path)  # another run created it first: compare with it
             assert recorded is not None
-        _refuse(path, run_differences(recorded, run) + condition_differences(recorded, conditions))
-        before = recorded.get(CONDITIONS_KEY) or {}
-        added = {name: r for name, r in conditions.items() if name not in before}
-        if added:
+        _refuse(path, _differences(recorded, run, conditions))
+        if added := _added(recorded, conditions):
+            before = recorded.get(CONDITIONS_KEY) or {}
             atomic_write_json(path, {**recorded, CONDITIONS_KEY: {**before, **added}})
+
+
+def _differences(
+    recorded: Mapping[str, Any], run: Mapping[str, Any], conditions: Mapping[str, ConditionRecord]
+) -> list[str]:
+    return run_differences(recorded, run) + condition_differences(recorded, conditions)
+
+
+def _added(
+    recorded: Mapping[str, Any], conditions: Mapping[str, ConditionRecord]
+) -> dict[str, ConditionRecord]:
+    before = recorded.get(CONDITIONS_KEY) or {}
+    return {name: r for name, r in conditions.items() if name not in before}
