@@ -21,8 +21,8 @@ from builder.folder import (
     FolderManifest,
     Provenance,
     folder_configs,
-    write_text_atomic,
 )
+from builder.io import atomic_write_text
 
 TAGS = ["audio-deepfake-detection", "anti-spoofing", "neural-audio-codec", "speech"]
 
@@ -135,7 +135,7 @@ def _shared_reals_note(manifest: FolderManifest) -> list[str]:
 def write_card(folder: Path, manifest: FolderManifest | None = None) -> None:
     """(Re)write ``folder/README.md`` from the folder's manifest and shards."""
     manifest = manifest or FolderManifest.read(folder)
-    write_text_atomic(folder / "README.md", render_card(folder, manifest))
+    atomic_write_text(folder / "README.md", render_card(folder, manifest))
 
 
 def _conditions_table(configs: list[FolderConfig], manifest: FolderManifest) -> str:

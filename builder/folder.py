@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,9 +161,3 @@ def configurations(manifest: FolderManifest) -> list[CodecfakeConfig]:
         dataclasses.replace(config, conditions=aggregates) if config.name in AGGREGATES else config
         for config in codecfake.build_configs(manifest.conditions)
     ]
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

@@ -29,8 +29,8 @@ from builder.folder import (
     Provenance,
     folder_configs,
     is_dataset_folder,
-    write_text_atomic,
 )
+from builder.io import atomic_write_text
 from builder.reconcile import Reconciliation, reconcile
 from builder.release_plan import (
     UNKNOWN_LANGUAGE_OPTION,
@@ -153,7 +153,7 @@ def prepare(
         _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
         configs = folder_configs(staging, manifest)
         reconciliation = reconcile(plan, staging, manifest, configs)
-        write_text_atomic(staging / MANIFEST, manifest.to_json())
+        atomic_write_text(staging / MANIFEST, manifest.to_json())
         write_card(staging, manifest)
         (staging / _STAGING_MARK).unlink()
         _swap_into_place(staging, out)
@@ -234,7 +234,7 @@ def add_conditions(
         if (staging / "provenance").is_dir():
             (folder / "provenance").mkdir(exist_ok=True)
             os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
-        write_text_atomic(folder / MANIFEST, manifest.to_json())
+        atomic_write_text(folder / MANIFEST, manifest.to_json())
         write_card(folder, manifest)
         shutil.rmtree(staging)
     return PrepareReport(

@@ -8,7 +8,6 @@ streaming reads cheap) and lands by an atomic rename, so a shard on disk is alwa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import codecfake
+from builder.io import atomic_path
 from builder.release_plan import PlannedClip, ReleaseIndex, ReleasePlan
 from codecfake import Part, ReleaseError
 
@@ -79,18 +79,16 @@ def write_shard(task: ShardTask, out_dir: Path) -> int:
     if target.exists() and shard_files(target) == files:
         return len(files)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     schema = codecfake.FEATURES.arrow_schema
-    try:
-        with pq.ParquetWriter(
+    with (
+        atomic_path(target) as partial,
+        pq.ParquetWriter(
             partial, schema, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS
-        ) as writer:
-            for start in range(0, len(task.clips), ROWS_PER_GROUP):
-                rows = [_row(task.release, c) for c in task.clips[start : start + ROWS_PER_GROUP]]
-                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+        ) as writer,
+    ):
+        for start in range(0, len(task.clips), ROWS_PER_GROUP):
+            rows = [_row(task.release, c) for c in task.clips[start : start + ROWS_PER_GROUP]]
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     return len(files)
 
 

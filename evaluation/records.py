@@ -18,12 +18,12 @@ import json
 import math
 import os
 import platform
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from builder.io import atomic_write_text
 from codecfake import CodecfakeError
 
 from .dcf import ASVSPOOF5
@@ -50,21 +50,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """A unique temporary file beside ``path``, fsynced, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def versions() -> dict[str, str | None]:
@@ -146,7 +131,7 @@ def make_record(settings: EvalSettings, rows: Iterable[Row], path: Path) -> dict
 
 
 def write_record(path: Path, record: Mapping[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_record(path: os.PathLike[str] | str) -> dict[str, Any]:

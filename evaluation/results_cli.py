@@ -79,11 +79,12 @@ def _check(paths: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from builder.io import atomic_write_text
     from codecfake import CodecfakeError
 
     from .compare import format_markdown, format_text
     from .paper import published_records
-    from .records import read_record, write_text_atomic
+    from .records import read_record
 
     if args.check:
         if not args.records:
@@ -95,6 +96,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_text(records, args.metric, args.columns))
     if args.markdown:
         markdown = format_markdown(records, args.metric, args.columns)
-        write_text_atomic(Path(args.markdown), markdown)
+        atomic_write_text(Path(args.markdown), markdown)
         print(f"Markdown table written to {args.markdown}", file=sys.stderr)
     return 0
