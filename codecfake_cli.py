@@ -35,8 +35,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("builder.demo", "the whole pipeline on a synthetic corpus, offline, in minutes"),
     "eval": ("evaluation.cli", "EER per condition from score files, as in the paper"),
     "results": ("evaluation.results_cli", "result records side by side, with the paper's; --check"),
+    "train": ("detectors.cli:train", "train Mel-LCNN / W2V2-LCNN / W2V2-AASIST (paper recipe)"),
+    "score": ("detectors.cli:score", "score a split with a trained or published detector"),
+    "detect": ("detectors.cli:detect", "score your own audio files: real or fake"),
 }
-"""name -> (module providing add_arguments/run, one-line help)."""
+"""name -> (module providing add_arguments/run, or ``module:object`` for one of several
+commands a module holds; one-line help)."""
 
 EPILOG = """\
 typical flow:
@@ -108,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codecfake {codecfake.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
+        module_path, _, attribute = module_name.partition(":")
+        module = importlib.import_module(module_path)
+        if attribute:
+            module = getattr(module, attribute)
         sub = commands.add_parser(
             name,
             help=help_text,

@@ -55,8 +55,9 @@ def decode_item(row: dict[str, Any]) -> Item:
         samples = codecfake.decode_audio_bytes(row["audio"]["bytes"])
         cut = official_cut(samples)
     except (RuntimeError, ValueError) as error:  # soundfile's LibsndfileError is a RuntimeError
+        reason = getattr(error, "error_string", None) or str(error)  # soundfile's, without repr
         raise codecfake.CodecfakeError(
-            f"{row['file']}: cannot decode its audio ({error})"
+            f"{row['file']}: cannot decode its audio ({reason})"
         ) from error
     return torch.from_numpy(cut), int(row["label"]), row["file"]
 
@@ -113,6 +114,7 @@ class StreamClips(IterableDataset[Item]):
         world_size: int = 1,
         shuffle_seed: int | None = None,
         length: int | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         from datasets.distributed import split_dataset_by_node
 
@@ -121,6 +123,7 @@ class StreamClips(IterableDataset[Item]):
         self.stream = split_dataset_by_node(raw, rank=rank, world_size=world_size)
         self.world_size = world_size
         self.length = length
+        self.skip = skip
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -149,7 +152,9 @@ class StreamClips(IterableDataset[Item]):
         # count. Here the worker split is ours (above).
         for batch in self._worker_part().iter(batch_size=16):
             for row in zip(*batch.values(), strict=True):
-                yield decode_item(dict(zip(batch, row, strict=True)))
+                item = dict(zip(batch, row, strict=True))
+                if item["file"] not in self.skip:
+                    yield decode_item(item)
 
 
 def clip_dataset(
@@ -161,12 +166,14 @@ def clip_dataset(
     rank: int = 0,
     world_size: int = 1,
     shuffle_seed: int | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> MapClips | StreamClips:
     """The split as a torch dataset of ``(waveform (64600,), label, file)``.
 
     In memory (``streaming=False``) ``datasets`` prepares its Arrow cache once and the result is
     map-style; pair it with a ``DistributedSampler`` for several ranks. Streaming reads the shards
-    as it goes and copies nothing; ``rank``/``world_size`` and ``shuffle_seed`` apply to it.
+    as it goes and copies nothing; ``rank``/``world_size``, ``shuffle_seed`` and ``skip`` (files
+    not to decode, e.g. those a resumed score file has) apply to it.
     """
     raw = load_raw_split(dataset, config, split, streaming)
     if not streaming:
@@ -174,7 +181,7 @@ def clip_dataset(
     sizes = raw.info.splits or {}
     length = sizes[split].num_examples if split in sizes else None
     return StreamClips(
-        raw, rank=rank, world_size=world_size, shuffle_seed=shuffle_seed, length=length
+        raw, rank=rank, world_size=world_size, shuffle_seed=shuffle_seed, length=length, skip=skip
     )
 
 

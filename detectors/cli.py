@@ -1,0 +1,360 @@
+"""``codecfake train``, ``codecfake score`` and ``codecfake detect``: the paper's detectors.
+
+`train` fits Mel-LCNN, W2V2-LCNN or W2V2-AASIST with the paper's recipe straight from a prepared
+dataset (no feature files), on CPU, a GPU or N ranks under torchrun, and resumes when rerun.
+`score` writes the official `filename score label` file that `codecfake eval` reads. `detect`
+scores your own audio files. `--model lfcc-gmm` (train) and an lfcc-gmm run folder (score,
+detect) run the reference baseline under the same commands.
+
+Each command is a class here (``codecfake_cli`` reads ``detectors.cli:train`` and so on), so
+the three share their options and this one module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+MODELS = ("mel-lcnn", "w2v2-lcnn", "w2v2-aasist", "lfcc-gmm")
+XLSR = "facebook/wav2vec2-xls-r-300m"
+
+TRAIN_EPILOG = f"""\
+examples:
+  codecfake train --model mel-lcnn --dataset codecfake/ --config all --out runs/mel-lcnn
+  codecfake train --model w2v2-aasist --ssl {XLSR} --dataset codecfake/ \\
+      --config all --out runs/w2v2-aasist --device cuda --num-workers 8
+  codecfake train --model w2v2-aasist --ssl /models/xls-r-300m ... --optimizer sam
+  torchrun --nproc-per-node 4 -m codecfake_cli train --model w2v2-aasist ... --device cuda
+  codecfake train --model lfcc-gmm --dataset codecfake/ --config all --out runs/lfcc-gmm
+
+The defaults are the paper's recipe: weighted cross-entropy (real 10 : fake 1), Adam lr 5e-4,
+betas (0.9, 0.999), eps 1e-8, weight decay 5e-4, lr halved every 2 epochs, 10 epochs, batch 128
+(global, split between ranks), seed 688, the best epoch on `validation` by EER kept.
+Writes RUN_DIR/config.json, model.safetensors (best epoch, with its EER threshold) and
+metrics.jsonl. Rerun the same command to resume a killed run from its last finished epoch; a
+rerun with other settings is refused. --max-steps N stops after N optimiser steps (smoke runs).
+lfcc-gmm trains the baseline with its own defaults (see `codecfake baseline train --help`)."""
+
+SCORE_EPILOG = """\
+examples:
+  codecfake score --model runs/w2v2-aasist --dataset codecfake/ --config all --split test \\
+      --out runs/w2v2-aasist/test.txt
+  codecfake eval runs/w2v2-aasist/test.txt
+
+  # several configurations, shared real clips scored once; a published checkpoint
+  codecfake score --model codec_w2v2aasist.pt --ssl facebook/wav2vec2-xls-r-300m \\
+      --dataset codecfake/ --config all --config C8 --out official_test.txt
+
+Score = softmax(logits)[:, 0], higher = more real. An interrupted run resumes when rerun.
+--model takes a run folder of `codecfake train` (or its model.safetensors), a published
+checkpoint (anti-spoofing_feat_model.pt, read without running its pickle), or an lfcc-gmm run."""
+
+DETECT_EPILOG = """\
+examples:
+  codecfake detect my_clip.flac other.wav --model runs/w2v2-aasist
+  codecfake detect recordings/ --model codec_mellcnn.pt --threshold 0.5
+
+Prints `path<TAB>score<TAB>real|fake` per file (score = probability of real). The decision is
+taken at the validation-EER threshold stored in the run. A published checkpoint stores none:
+give --threshold, or 0.5 is used (and said). An lfcc-gmm score is a log-likelihood ratio: its
+default threshold is 0. Files soundfile cannot read are named on stderr and skipped; the exit
+status is then 1."""
+
+
+def _add_common(parser: argparse.ArgumentParser, batch_size: int) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: cpu, cuda, cuda:1, mps... (default: cuda when present, else cpu)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"clips per batch (default {batch_size})"
+    )
+    parser.add_argument(
+        "--ssl",
+        default=None,
+        help=f"W2V2 models: Hub id or local directory of the Wav2Vec2Model (the paper's: {XLSR})",
+    )
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="prepared dataset folder or Hub id")
+    parser.add_argument(
+        "--num-workers", type=int, default=2, help="DataLoader worker processes (default 2)"
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+class train:  # lower case: the class is the subcommand
+    """Train a detector with the paper's recipe, from the loader; resumes when rerun."""
+
+    EPILOG = TRAIN_EPILOG
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--model", required=True, choices=MODELS, help="detector to train")
+        _add_source(parser)
+        parser.add_argument("--config", default=None, help="configuration (default: the dataset's)")
+        parser.add_argument("--out", required=True, type=Path, help="run folder")
+        parser.add_argument("--epochs", type=_positive, default=10, help="epochs (default 10)")
+        parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (5e-4)")
+        parser.add_argument(
+            "--max-steps", type=int, default=0, help="stop after N optimiser steps (0: no limit)"
+        )
+        parser.add_argument(
+            "--optimizer",
+            choices=("adam", "sam", "asam"),
+            default="adam",
+            help="adam (default), or Adam made sharpness-aware: sam, asam",
+        )
+        parser.add_argument(
+            "--rho", type=float, default=None, help="SAM/ASAM neighbourhood (0.05 / 0.5)"
+        )
+        parser.add_argument("--seed", type=int, default=688, help="seed (default 688)")
+        parser.add_argument(
+            "--streaming",
+            action="store_true",
+            help="stream the shards (no Arrow cache copy; shuffle by a 1,000-clip buffer)",
+        )
+        _add_common(parser, batch_size=128)
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        if args.model == "lfcc-gmm":
+            return _baseline_train(args)
+        from functools import partial
+
+        from tqdm import tqdm
+
+        from .runtime import launched_ranks
+        from .train import TrainSettings
+        from .train import train as train_run
+
+        settings = TrainSettings(
+            model=args.model,
+            dataset=args.dataset,
+            config=args.config,
+            out=args.out,
+            ssl=args.ssl,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            optimizer=args.optimizer,
+            rho=args.rho,
+            max_steps=args.max_steps,
+            streaming=args.streaming,
+            device=args.device,
+            num_workers=args.num_workers,
+        )
+        bar = partial(tqdm, unit="clip", file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
+        result = train_run(settings, progress=bar, on_epoch=_print_epoch)
+        if not launched_ranks().is_main or result.best is None:  # other ranks stay quiet
+            return 0
+        if result.already_finished:
+            print(f"{args.out}: already trained ({result.resumed_after} epochs); nothing to do")
+        elif result.resumed_after:
+            print(f"resumed after epoch {result.resumed_after}")
+        print(
+            f"best epoch {result.best['epoch']} "
+            f"(validation EER {_percent(result.best['validation_eer'])}); "
+            f"wrote {args.out / 'model.safetensors'}, metrics in {args.out / 'metrics.jsonl'}"
+        )
+        return 0
+
+
+def _percent(eer: float | None) -> str:
+    return f"{100 * eer:.3f}%" if eer is not None else "n/a"
+
+
+def _print_epoch(record: dict[str, Any]) -> None:
+    loss = record["train_loss"]
+    parts = [
+        f"epoch {record['epoch']}: {record['steps']} steps",
+        f"loss {loss:.4f}" if loss is not None else "no batches",
+        f"lr {record['lr']:g}",
+        f"{record['clips_per_second'] or 0:.1f} clips/s",
+        f"validation EER {_percent(record['validation_eer'])} on {record['validation_clips']} clips"
+        + (" (best)" if record.get("best") else ""),
+    ]
+    print(", ".join(parts), flush=True)
+
+
+def _baseline_train(args: argparse.Namespace) -> int:
+    """``--model lfcc-gmm``: the baseline's trainer, with its defaults."""
+    from baseline.cli import run_train
+    from baseline.stream import OFFICIAL_INPUT_SAMPLES
+
+    baseline_args = argparse.Namespace(
+        dataset=args.dataset,
+        config=[args.config] if args.config else None,
+        split="train",
+        max_samples=OFFICIAL_INPUT_SAMPLES,
+        out=args.out,
+        components=64,
+        max_clips=2_000,
+        max_frames=200_000,
+        seed=args.seed,
+    )
+    return run_train(baseline_args)
+
+
+def _baseline_model(model: Path) -> Path | None:
+    """The lfcc-gmm model file that ``--model`` names, if it names one."""
+    from baseline.train import MODEL_FILE
+
+    if model.is_dir() and (model / MODEL_FILE).is_file():
+        return model / MODEL_FILE
+    return model if model.suffix == ".npz" else None
+
+
+class score:
+    """Score a split into the official `filename score label` file; resumes when rerun."""
+
+    EPILOG = SCORE_EPILOG
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--model", required=True, type=Path, help="run folder, .safetensors or published .pt"
+        )
+        _add_source(parser)
+        parser.add_argument(
+            "--config",
+            action="append",
+            default=None,
+            help="configuration (repeatable; shared clips scored once; default: the dataset's)",
+        )
+        parser.add_argument("--split", default="test", help="split (default: test)")
+        parser.add_argument("--out", required=True, type=Path, help="score file to write")
+        _add_common(parser, batch_size=32)
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        if _baseline_model(args.model):
+            from baseline.cli import run_score
+            from baseline.stream import OFFICIAL_INPUT_SAMPLES
+
+            return run_score(argparse.Namespace(**vars(args), max_samples=OFFICIAL_INPUT_SAMPLES))
+        from tqdm import tqdm
+
+        from baseline.score import run_identity
+
+        from .run import load_detector
+        from .runtime import resolve_device
+        from .score import score_configs
+
+        device = resolve_device(args.device)
+        loaded = load_detector(args.model, args.ssl, device)
+        print(f"scoring with {loaded.description}", file=sys.stderr)
+        configs = args.config or [None]
+        source = {
+            "dataset": str(args.dataset),
+            "config": configs,
+            "split": args.split,
+            "ssl": getattr(loaded.detector, "ssl", None),
+        }
+        with tqdm(desc="scoring", unit="clip", file=sys.stderr, mininterval=1.0) as bar:
+            out, scored = score_configs(
+                loaded.detector,
+                device,
+                dataset=args.dataset,
+                configs=configs,
+                split=args.split,
+                out=args.out,
+                identity=run_identity(loaded.path, source),
+                batch_size=args.batch_size,
+                num_workers=args.num_workers,
+                progress=bar,
+            )
+        print(f"scored {scored} clips; wrote {out}")
+        return 0
+
+
+class detect:
+    """Score your own audio files (any format soundfile reads, any rate) and decide real/fake."""
+
+    EPILOG = DETECT_EPILOG
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "audio", nargs="+", type=Path, metavar="AUDIO_OR_DIR", help="audio files or folders"
+        )
+        parser.add_argument(
+            "--model", required=True, type=Path, help="run folder, .safetensors or published .pt"
+        )
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=None,
+            help="decide real above this score (default: the run's validation-EER threshold)",
+        )
+        _add_common(parser, batch_size=16)
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from codecfake import CodecfakeError
+
+        from .detect import audio_files, score_files
+
+        files = audio_files(args.audio)
+        if not files:
+            raise CodecfakeError(f"no audio files in {', '.join(map(str, args.audio))}")
+        scorer, threshold = _detect_scorer(args)
+        failed = 0
+        for verdict in score_files(files, scorer, args.batch_size):
+            if verdict.score is None:
+                failed += 1
+                print(f"codecfake detect: skipped {verdict.error}", file=sys.stderr)
+                continue
+            decision = "real" if verdict.score > threshold else "fake"
+            print(f"{verdict.path}\t{verdict.score:.6f}\t{decision}", flush=True)
+        if failed:
+            print(f"codecfake detect: {failed} of {len(files)} files unreadable", file=sys.stderr)
+        return 1 if failed else 0
+
+
+def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
+    """The batch scorer ``--model`` names, and the threshold to decide at (said when assumed)."""
+    import numpy as np
+
+    baseline_path = _baseline_model(args.model)
+    if baseline_path is not None:
+        from baseline.gmm import load_model
+
+        gmm = load_model(baseline_path)
+        threshold, stored = 0.0, "lfcc-gmm log-likelihood ratio"
+
+        def scorer(batch: Any) -> Any:
+            return np.array([gmm.score(w) for w in batch])
+
+    else:
+        from .detect import neural_scorer
+        from .run import load_detector
+        from .runtime import resolve_device
+
+        device = resolve_device(args.device)
+        loaded = load_detector(args.model, args.ssl, device)
+        scorer = neural_scorer(loaded.detector, device)
+        threshold = loaded.threshold if loaded.threshold is not None else 0.5
+        stored = "validation-EER threshold" if loaded.threshold is not None else ""
+    if args.threshold is not None:
+        return scorer, args.threshold
+    if not stored:
+        print(
+            f"codecfake detect: {args.model} stores no threshold (a published checkpoint); "
+            "deciding at 0.5, give --threshold to choose",
+            file=sys.stderr,
+        )
+    else:
+        print(f"codecfake detect: deciding at {threshold:.6g} ({stored})", file=sys.stderr)
+    return scorer, threshold
