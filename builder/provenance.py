@@ -9,6 +9,7 @@ sorts all records into ``provenance.jsonl`` at the release root.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -59,6 +60,7 @@ class RunLog:
     """The append-only record log of one shard, plus records already merged into the release.
 
     It remembers only which files have a record: a full release has a million of them.
+    Appends are thread-safe (the writer's threads share one log).
     """
 
     def __init__(self, path: Path, merged: Path | None = None):
@@ -69,6 +71,7 @@ class RunLog:
                 self.files.update(file_of(line) for line in iter_lines(source))
         self._drop_torn_tail()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the log
 
     def _drop_torn_tail(self) -> None:
@@ -84,9 +87,11 @@ class RunLog:
         return file in self.files and (release_dir / file).is_file()
 
     def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(dumps(record))
-        self._handle.flush()
-        self.files.add(record["file"])
+        line = dumps(record)
+        with self._lock:
+            self._handle.write(line)
+            self._handle.flush()
+            self.files.add(record["file"])
 
     def close(self) -> None:
         self._handle.close()

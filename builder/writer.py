@@ -8,6 +8,7 @@ missing are written, each followed by its provenance record.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,12 +29,16 @@ from .io import atomic_write_bytes
 if TYPE_CHECKING:
     from builder.pipeline import Settings
 
+WRITER_THREADS = 4
+
 
 class BatchWriter:
     """Makes the files of one batch: reals first, then each codec over the whole batch.
 
-    Files are encoded and written by one background thread while the next batch is coded; being
-    one thread, it keeps each file's log record strictly after the file itself.
+    Files are encoded and written by background threads while the next batch is coded; each
+    task logs its file's record strictly after the file itself is in place. Several threads,
+    because each file is fsynced before its rename: the file system commits concurrent fsyncs
+    together, so four writers wait on the disk about half as long per file as one.
     """
 
     def __init__(self, settings: Settings, codecs: Mapping[str, Any], log: RunLog, device: str):
@@ -44,7 +49,8 @@ class BatchWriter:
         self.versions = package_versions()
         self.failures: list[dict[str, Any]] = []
         self.written = 0
-        self._writer = ThreadPoolExecutor(max_workers=1)
+        self._counting = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=WRITER_THREADS)
         self._in_flight: deque[list[Future[None]]] = deque()
 
     def run(self, sources: dict[str, Source], outputs: dict[str, list[Output]], pending: set[str]):
@@ -107,7 +113,8 @@ class BatchWriter:
         for output in outputs:
             atomic_write_bytes(self.settings.out / output.file, data)
             self.log.append(self.record(output, digest, source, codec))
-            self.written += 1
+            with self._counting:
+                self.written += 1
 
     def record(self, output: Output, digest: str, source: Source, codec: Any) -> dict[str, Any]:
         return {
