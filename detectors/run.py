@@ -164,8 +164,11 @@ def load_detector(model: Path, ssl: str | None, device: torch.device) -> LoadedD
         detector = build_detector(meta["model"], ssl or meta.get("ssl"))
         detector.backend.load_state_dict(tensors)
         threshold = meta.get("threshold")
-        epoch, eer = meta.get("epoch"), meta.get("validation_eer")
-        described = f"{meta['model']} from {path} (epoch {epoch}, validation EER {eer})"
+        eer = meta.get("validation_eer")
+        shown = f"{100 * eer:.3f}%" if eer is not None else "n/a"
+        described = (
+            f"{meta['model']} from {path} (epoch {meta.get('epoch')}, validation EER {shown})"
+        )
     else:
         from .official import detector_from_official
 

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from baseline.score import _finished_files, format_score_line
 from codecfake import LABEL_NAMES
 
-from .data import clip_dataset
+from .data import clip_dataset, collate_clips
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def loader_for(dataset: Any, batch_size: int, num_workers: int, device: torch.de
         dataset,
         batch_size=batch_size,
         num_workers=num_workers,
+        collate_fn=collate_clips,
         pin_memory=device.type == "cuda",
         persistent_workers=False,
         **kw,

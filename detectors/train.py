@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,7 +147,7 @@ def validation_eer(
 
     A map-style split is padded to equal parts, so clips are counted once by file name.
     """
-    from evaluation.eer import EvaluationError, eer
+    from evaluation.eer import EvaluationError, PolarityWarning, eer
 
     mine: dict[str, tuple[float, int]] = {}
     for batch in predict(detector, loader, device):
@@ -160,7 +161,9 @@ def validation_eer(
     scores = np.array([s for s, _ in merged.values()])
     labels = np.array([label for _, label in merged.values()])
     try:
-        result = eer(scores, labels)
+        with warnings.catch_warnings():  # an EER above 50% is routine early in training
+            warnings.simplefilter("ignore", PolarityWarning)
+            result = eer(scores, labels)
     except EvaluationError as error:
         log.warning("validation EER unavailable: %s", error)
         return None, None, len(merged)
