@@ -200,9 +200,7 @@ def main() -> None:
             started = time.perf_counter()
             write_release(release, args.scale, args.seconds)
             print(f"wrote the release in {time.perf_counter() - started:.0f} s", flush=True)
-        files = sum(
-            len(os.listdir(p)) for p in release.rglob("*") if p.is_dir() and p.name != "label"
-        )
+        files = sum(1 for p in release.rglob("*.wav"))
         paths = stored_files(release)
         megabytes = sum(p.stat().st_size for p in paths) / 1e6
         copy_before = copy_all(paths, base / "copy1")

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
 import soundfile
 from release_factory import Release, assert_configs_match_labels, make_release, stored_files
@@ -191,3 +192,32 @@ def test_size_differences_on_the_complete_release_are_a_table(capsys):
     assert by_part["data/real/test/audio-*.parquet"] == ("0", "4,451")
     assert by_part["data/C1/test/en-*.parquet"] == ("4,451", "0")
     assert by_part["data/A1/test/en-*.parquet"] == ("4,436", "0")
+
+
+# --------------------------------------------------------------------------------------------
+# The header-only WAV check that spares libsndfile a million calls: it may only say yes when
+# libsndfile agrees, and must say no to every damaged file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_header_check_accepts_only_what_libsndfile_reads(subtype, channels):
+    from codecfake import _plain_wav
+
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    samples = rng.uniform(-0.5, 0.5, (1_601, channels)).astype("float32")
+    soundfile.write(buffer, samples, 16_000, format="WAV", subtype=subtype)
+    data = buffer.getvalue()
+    accepted = _plain_wav(data)
+    if accepted:
+        soundfile.info(io.BytesIO(data))  # libsndfile reads it too
+    if subtype in ("PCM_16", "FLOAT"):
+        assert accepted  # what the release and the builder write: the fast path must take it
+    start = data.index(b"data") + 8
+    end = start + int.from_bytes(data[start - 4 : start], "little")  # a pad byte may follow
+    for cut in (1, 2, 3, (end - start) // 2, end - 12):
+        assert not _plain_wav(data[: end - cut]), cut  # samples lost: left to libsndfile
+    assert not _plain_wav(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    assert not _plain_wav(data.replace(b"fmt ", b"fmx ", 1))
