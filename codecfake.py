@@ -11,6 +11,7 @@ Hub or from disk is the Parquet folder that ``codecfake prepare`` writes from th
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -842,3 +843,28 @@ def with_fast_audio(dataset: Any, sampling_rate: int = SAMPLING_RATE) -> Any:
     if isinstance(raw, datasets.IterableDataset):
         return raw.map(_fast_decode_batch, batched=True, fn_kwargs={"sampling_rate": sampling_rate})
     return raw.with_transform(lambda batch: _fast_decode_batch(batch, sampling_rate))
+
+
+_LAZY_EXPORTS: dict[str, str] = {
+    "evaluate": "codecfake_evaluation.api",
+    "EvaluationTable": "codecfake_evaluation.api",
+    "eer": "codecfake_evaluation.eer",
+    "EERResult": "codecfake_evaluation.eer",
+    "prepare": "codecfake_builder.folder.prepare",
+    "load_codec": "codecfake_builder.codecs.loading",
+    "build_detector": "codecfake_detectors.models.detector",
+    "load_official_checkpoint": "codecfake_detectors.official",
+}
+"""The public API of the other rooms, as ``codecfake.NAME``: imported on first use, so
+``import codecfake`` does not pay for them and they cannot import it in a cycle."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_EXPORTS])

@@ -18,26 +18,47 @@ from collections.abc import Iterator, Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
     "prepare": (
-        "builder.prepare",
+        "codecfake_builder.folder.prepare",
         "turn an extracted official release into a loadable dataset folder",
     ),
     "synthesize": (
-        "builder.synthesize",
+        "codecfake_builder.synthesis.cli",
         "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs",
     ),
-    "codecs": ("builder.codecs.cli", "list codec conditions, their checkpoints and what runs here"),
+    "codecs": (
+        "codecfake_builder.codecs.cli",
+        "list codec conditions, their checkpoints and what runs here",
+    ),
     "merge-shards": (
-        "builder.merge",
+        "codecfake_builder.synthesis.merge",
         "fold finished synthesize shards into label files + provenance",
     ),
-    "publish": ("builder.publish", "validate a dataset folder and upload it to a Hub dataset repo"),
-    "baseline": ("baseline.cli", "train / score the reference LFCC-GMM countermeasure"),
-    "demo": ("builder.demo", "the whole pipeline on a synthetic corpus, offline, in minutes"),
-    "eval": ("evaluation.cli", "EER per condition from score files, as in the paper"),
-    "results": ("evaluation.results_cli", "result records side by side, with the paper's; --check"),
-    "train": ("detectors.cli:train", "train Mel-LCNN / W2V2-LCNN / W2V2-AASIST (paper recipe)"),
-    "score": ("detectors.cli:score", "score a split with a trained or published detector"),
-    "detect": ("detectors.cli:detect", "score your own audio files: real or fake"),
+    "publish": (
+        "codecfake_builder.hub.publish",
+        "validate a dataset folder and upload it to a Hub dataset repo",
+    ),
+    "baseline": (
+        "codecfake_detectors.lfcc_gmm.cli",
+        "train / score the reference LFCC-GMM countermeasure",
+    ),
+    "demo": (
+        "codecfake_builder.demo.cli",
+        "the whole pipeline on a synthetic corpus, offline, in minutes",
+    ),
+    "eval": ("codecfake_evaluation.cli", "EER per condition from score files, as in the paper"),
+    "results": (
+        "codecfake_evaluation.results_cli",
+        "result records side by side, with the paper's; --check",
+    ),
+    "train": (
+        "codecfake_detectors.cli:train",
+        "train Mel-LCNN / W2V2-LCNN / W2V2-AASIST (paper recipe)",
+    ),
+    "score": (
+        "codecfake_detectors.cli:score",
+        "score a split with a trained or published detector",
+    ),
+    "detect": ("codecfake_detectors.cli:detect", "score your own audio files: real or fake"),
 }
 """name -> (module providing add_arguments/run, or ``module:object`` for one of several
 commands a module holds; one-line help)."""
@@ -45,8 +66,8 @@ commands a module holds; one-line help)."""
 EPILOG = """\
 typical flow:
   codecfake info                                  what the benchmark contains
-  codecfake prepare Codecfake/ codecfake/         official release -> loadable dataset folder
-  python -c 'import datasets; print(datasets.load_dataset("codecfake", "en_C3"))'
+  codecfake prepare Codecfake/ codecfake-data/    official release -> loadable dataset folder
+  python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
 
 run `codecfake COMMAND --help` for each command's options."""
 

@@ -26,9 +26,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from codecs_audio import speech_like  # noqa: E402
+from helpers.codecs_audio import speech_like  # noqa: E402
 
-from builder.codecs import (  # noqa: E402
+from codecfake_builder.codecs import (  # noqa: E402
     MissingPackageError,
     describe,
     load_codec,

@@ -26,10 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import datasets  # noqa: E402
 import numpy as np  # noqa: E402
-from release_factory import make_release  # noqa: E402
+from helpers.release_factory import make_release  # noqa: E402
 
 import codecfake  # noqa: E402
-from builder.prepare import prepare  # noqa: E402
+from codecfake_builder.folder.prepare import prepare  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
 

@@ -2,7 +2,7 @@
 
 On one prepared folder, in one process: default ``datasets`` decoding (torchcodec) and
 ``with_fast_audio`` iteration (soundfile + soxr, the limit: our loader decodes the same way)
-read every clip of the ``all`` test split; then :func:`detectors.data.clip_dataset` delivers
+read every clip of the ``all`` test split; then :func:`codecfake_detectors.data.clip_dataset` delivers
 the same clips as (B, 64600) batches through a DataLoader, in memory and streaming, with 0
 workers (the per-worker ratio, goal >= 0.8 of ``with_fast_audio``) and with N workers.
 
@@ -27,12 +27,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import datasets  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from release_factory import make_release  # noqa: E402
+from helpers.release_factory import make_release  # noqa: E402
 
 import codecfake  # noqa: E402
-from builder.prepare import prepare  # noqa: E402
-from detectors.data import clip_dataset  # noqa: E402
-from detectors.score import loader_for  # noqa: E402
+from codecfake_builder.folder.prepare import prepare  # noqa: E402
+from codecfake_detectors.data import clip_dataset  # noqa: E402
+from codecfake_detectors.score import loader_for  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from codecfake import TOTAL_CLIPS
-from evaluation.eer import bootstrap_eers, eer_from_classes
+from codecfake_evaluation.eer import bootstrap_eers, eer_from_classes
 
 OFFICIAL = (
     Path(

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 import soundfile  # noqa: E402
 import soxr  # noqa: E402
 
-from builder.codecs import unregister_condition  # noqa: E402
-from builder.merge import merge_release  # noqa: E402
-from builder.pipeline import Settings, run_shard  # noqa: E402
-from builder.provenance import iter_records  # noqa: E402
-from builder.sources.synthetic import make_synthetic_corpora  # noqa: E402
+from codecfake_builder.codecs import unregister_condition  # noqa: E402
+from codecfake_builder.demo.synthetic import make_synthetic_corpora  # noqa: E402
+from codecfake_builder.synthesis.merge import merge_release  # noqa: E402
+from codecfake_builder.synthesis.pipeline import Settings, run_shard  # noqa: E402
+from codecfake_builder.synthesis.provenance import iter_records  # noqa: E402
 
 RATE = 16_000
 ROWS = ("bare, sf.write", "bare, one write", "pipeline")

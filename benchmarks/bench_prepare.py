@@ -23,9 +23,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from release_factory import make_release  # noqa: E402
+from helpers.release_factory import make_release  # noqa: E402
 
-from builder.prepare import prepare  # noqa: E402
+from codecfake_builder.folder.prepare import prepare  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-from detectors.models import OFFICIAL_INPUT_SAMPLES, SSLFrontend
+from codecfake_detectors.models import OFFICIAL_INPUT_SAMPLES, SSLFrontend
 
 XLSR_300M = Wav2Vec2Config(
     hidden_size=1024,

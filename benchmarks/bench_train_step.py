@@ -24,8 +24,8 @@ sys.path[:0] = [str(ROOT)]
 
 import torch  # noqa: E402
 
-from detectors.models import MODEL_NAMES, build_detector  # noqa: E402
-from detectors.runtime import resolve_device  # noqa: E402
+from codecfake_detectors.models import MODEL_NAMES, build_detector  # noqa: E402
+from codecfake_detectors.runtime import resolve_device  # noqa: E402
 
 
 def xlsr_like(folder: Path) -> Path:

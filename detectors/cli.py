@@ -6,7 +6,7 @@ dataset (no feature files), on CPU, a GPU or N ranks under torchrun, and resumes
 scores your own audio files. `--model lfcc-gmm` (train) and an lfcc-gmm run folder (score,
 detect) run the reference baseline under the same commands.
 
-Each command is a class here (``codecfake_cli`` reads ``detectors.cli:train`` and so on), so
+Each command is a class here (``codecfake_cli`` reads ``codecfake_detectors.cli:train`` and so on), so
 the three share their options and this one module.
 """
 
@@ -22,12 +22,12 @@ XLSR = "facebook/wav2vec2-xls-r-300m"
 
 TRAIN_EPILOG = f"""\
 examples:
-  codecfake train --model mel-lcnn --dataset codecfake/ --config all --out runs/mel-lcnn
-  codecfake train --model w2v2-aasist --ssl {XLSR} --dataset codecfake/ \\
+  codecfake train --model mel-lcnn --dataset codecfake-data/ --config all --out runs/mel-lcnn
+  codecfake train --model w2v2-aasist --ssl {XLSR} --dataset codecfake-data/ \\
       --config all --out runs/w2v2-aasist --device cuda --num-workers 8
   codecfake train --model w2v2-aasist --ssl /models/xls-r-300m ... --optimizer sam
   torchrun --nproc-per-node 4 -m codecfake_cli train --model w2v2-aasist ... --device cuda
-  codecfake train --model lfcc-gmm --dataset codecfake/ --config all --out runs/lfcc-gmm
+  codecfake train --model lfcc-gmm --dataset codecfake-data/ --config all --out runs/lfcc-gmm
 
 The defaults are the paper's recipe: weighted cross-entropy (real 10 : fake 1), Adam lr 5e-4,
 betas (0.9, 0.999), eps 1e-8, weight decay 5e-4, lr halved every 2 epochs, 10 epochs, batch 128
@@ -39,13 +39,13 @@ lfcc-gmm trains the baseline with its own defaults (see `codecfake baseline trai
 
 SCORE_EPILOG = """\
 examples:
-  codecfake score --model runs/w2v2-aasist --dataset codecfake/ --config all --split test \\
+  codecfake score --model runs/w2v2-aasist --dataset codecfake-data/ --config all --split test \\
       --out runs/w2v2-aasist/test.txt
   codecfake eval runs/w2v2-aasist/test.txt
 
   # several configurations, shared real clips scored once; a published checkpoint
   codecfake score --model codec_w2v2aasist.pt --ssl facebook/wav2vec2-xls-r-300m \\
-      --dataset codecfake/ --config all --config C8 --out official_test.txt
+      --dataset codecfake-data/ --config all --config C8 --out official_test.txt
 
 Score = softmax(logits)[:, 0], higher = more real. An interrupted run resumes when rerun.
 --model takes a run folder of `codecfake train` (or its model.safetensors), a published
@@ -190,8 +190,8 @@ def _print_epoch(record: dict[str, Any]) -> None:
 
 def _baseline_train(args: argparse.Namespace) -> int:
     """``--model lfcc-gmm``: the baseline's trainer, with its defaults."""
-    from baseline.cli import run_train
-    from baseline.stream import OFFICIAL_INPUT_SAMPLES
+    from .lfcc_gmm.cli import run_train
+    from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
     baseline_args = argparse.Namespace(
         dataset=args.dataset,
@@ -209,7 +209,7 @@ def _baseline_train(args: argparse.Namespace) -> int:
 
 def _baseline_model(model: Path) -> Path | None:
     """The lfcc-gmm model file that ``--model`` names, if it names one."""
-    from baseline.train import MODEL_FILE
+    from .lfcc_gmm.train import MODEL_FILE
 
     if model.is_dir() and (model / MODEL_FILE).is_file():
         return model / MODEL_FILE
@@ -240,14 +240,13 @@ class score:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         if _baseline_model(args.model):
-            from baseline.cli import run_score
-            from baseline.stream import OFFICIAL_INPUT_SAMPLES
+            from .lfcc_gmm.cli import run_score
+            from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
             return run_score(argparse.Namespace(**vars(args), max_samples=OFFICIAL_INPUT_SAMPLES))
         from tqdm import tqdm
 
-        from baseline.score import run_identity
-
+        from .lfcc_gmm.score import run_identity
         from .run import load_detector
         from .runtime import resolve_device
         from .score import score_configs
@@ -329,7 +328,7 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
 
     baseline_path = _baseline_model(args.model)
     if baseline_path is not None:
-        from baseline.gmm import load_model
+        from .lfcc_gmm.gmm import load_model
 
         gmm = load_model(baseline_path)
         threshold, stored = 0.0, "lfcc-gmm log-likelihood ratio"

@@ -26,7 +26,8 @@ import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 import codecfake
-from baseline.stream import OFFICIAL_INPUT_SAMPLES
+
+from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
 log = logging.getLogger("codecfake")
 
@@ -81,7 +82,7 @@ def decode_item(row: dict[str, Any]) -> Item:
 def load_raw_split(dataset: str, config: str | None, split: str, streaming: bool) -> Any:
     """The split with undecoded audio; a missing folder, config or split is a user error.
 
-    Unlike :func:`baseline.stream.open_split`, decoding is not attached here: it must come after
+    Unlike :func:`codecfake_detectors.lfcc_gmm.stream.open_split`, decoding is not attached here: it must come after
     the split between ranks and workers, so that no clip is decoded by a worker that drops it.
     """
     import datasets
@@ -216,7 +217,7 @@ def dataset_fingerprint(dataset: str, config: str | None, split: str) -> dict[st
     """
     import datasets
 
-    from builder.folder import FolderManifest, is_dataset_folder
+    from codecfake_builder.folder.manifest import FolderManifest, is_dataset_folder
 
     try:
         builder = datasets.load_dataset_builder(dataset, config)

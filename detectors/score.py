@@ -1,7 +1,7 @@
 """Scoring with a neural detector: batches through the model, lines into the official score file.
 
 A score is ``softmax(logits)[:, 0]``, the probability of class 0 (real): higher = more real, the
-convention ``codecfake eval`` reads. The file is the baseline's (:mod:`baseline.score`): the same
+convention ``codecfake eval`` reads. The file is the baseline's (:mod:`codecfake_detectors.lfcc_gmm.score`): the same
 ``filename score label`` lines, the same ``<out>.partial`` that a rerun resumes from, the same
 identity stamp (model bytes + what is scored) that keeps a partial file of another model or
 split from being mixed in. Clips already scored, and the real clips several configurations
@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from baseline.score import _finished_files, format_score_line
 from codecfake import LABEL_NAMES
 
 from .data import clip_dataset, collate_clips
+from .lfcc_gmm.score import _finished_files, format_score_line
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def check_settings(out: Path, settings: TrainSettings) -> dict[str, Any] | None:
 
 
 def run_config(settings: TrainSettings, ranks: Ranks) -> dict[str, Any]:
-    from builder.codecs.fingerprint import package_versions
+    from codecfake_builder.codecs.fingerprint import package_versions
 
     return {
         "settings": settings.recipe(),
@@ -147,7 +147,7 @@ def validation_eer(
 
     A map-style split is padded to equal parts, so clips are counted once by file name.
     """
-    from evaluation.eer import EvaluationError, PolarityWarning, eer
+    from codecfake_evaluation.eer import EvaluationError, PolarityWarning, eer
 
     mine: dict[str, tuple[float, int]] = {}
     for batch in predict(detector, loader, device):

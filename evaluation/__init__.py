@@ -1,10 +1,10 @@
 """The benchmark's metric: EER per condition, exactly as the paper computes it, and ASVspoof 5's.
 
 ``eer`` scores one set of trials; ``evaluate`` turns a dataset split and its scores into the
-paper's table; ``codecfake eval`` does the same from score files. See ``evaluation.eer`` for the
-definition and the polarity choice. ``min_dcf``/``act_dcf`` (``evaluation.dcf``) and
-``cllr``/``min_cllr`` (``evaluation.cllr``) are the ASVspoof 5 measures; ``codecfake results``
-compares result records (``evaluation.records``) with the paper's (``evaluation.paper``).
+paper's table; ``codecfake eval`` does the same from score files. See ``codecfake_evaluation.eer`` for the
+definition and the polarity choice. ``min_dcf``/``act_dcf`` (``codecfake_evaluation.dcf``) and
+``cllr``/``min_cllr`` (``codecfake_evaluation.cllr``) are the ASVspoof 5 measures; ``codecfake results``
+compares result records (``codecfake_evaluation.records``) with the paper's (``codecfake_evaluation.paper``).
 """
 
 from .api import EvaluationTable, evaluate

@@ -26,7 +26,7 @@ examples:
 
   # a score file without labels, over a whole test split: labels from the release or dataset
   codecfake eval --labels Codecfake/ my_scores.txt
-  codecfake eval --dataset codecfake/ my_scores.parquet
+  codecfake eval --dataset codecfake-data/ my_scores.parquet
 
   # ASVspoof 5 metrics beside the EER, on softmax outputs, kept as a result record
   codecfake eval --metrics eer,mindcf,actdcf,cllr --scores prob --record results/mine.json \

@@ -7,7 +7,7 @@ Convention: **bona fide (real) is the target class, and an LLR above 0 favours r
 
 It is 0 for certain, correct LLRs, and 1 for a detector that always says "can't tell" (llr = 0).
 It grows without bound for confident mistakes. So CLLR judges the scores as LLRs and needs them
-(see :mod:`evaluation.llr`).
+(see :mod:`codecfake_evaluation.llr`).
 
 **minCLLR** is the CLLR of the best monotone recalibration of the same scores. Pool adjacent
 violators (PAV) fits the posterior of real as a non-decreasing step function of the score, with

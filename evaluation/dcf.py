@@ -16,7 +16,7 @@ costs (P_spoof 0.05, C_miss 1, C_fa 10), accepting everything scores 1 and rejec
   it works on any score.
 - **actDCF** is the DCF at the Bayes threshold ``log(C_fa * P_spoof / (C_miss * P_bona))``
   (-0.642 here), which is where an LLR should be cut. It says how good the detector's own
-  decisions are, so it is only meaningful on LLRs (see :mod:`evaluation.llr`).
+  decisions are, so it is only meaningful on LLRs (see :mod:`codecfake_evaluation.llr`).
 
 actDCF's threshold is one of minDCF's sweep positions (the real trials below it come first in
 the sort), so ``minDCF <= actDCF`` holds exactly.

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from builder.io import atomic_path
 from codecfake import CONDITIONS
+from codecfake_builder.io import atomic_path
 
 from .eer import SortedTrials
 from .table import Group, Row

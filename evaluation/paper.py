@@ -3,7 +3,7 @@
 Values are EER % with three decimals, polarity-free, from arXiv 2405.04880 v1 as
 ``shared/docs/COUNTERMEASURES.md`` and ``shared/fixtures/README.md`` quote them. The paper
 sometimes truncates its third decimal instead of rounding it, so compare to 0.0015. The averages
-are computed here by the rule of :mod:`evaluation.table` (the members present), so each column
+are computed here by the rule of :mod:`codecfake_evaluation.table` (the members present), so each column
 compares like with like. Where the paper publishes an average over conditions not listed here,
 the record's ``notes`` say so.
 """

@@ -23,8 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from builder.io import atomic_write_text
 from codecfake import CodecfakeError
+from codecfake_builder.io import atomic_write_text
 
 from .dcf import ASVSPOOF5
 from .pipeline import EvalSettings, score
@@ -70,8 +70,8 @@ def versions() -> dict[str, str | None]:
 def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
     """What labelled the scores, identified by content, with the split sizes it holds."""
     if settings.labels:
-        from builder.release_plan import fingerprint
         from codecfake import label_sources
+        from codecfake_builder.folder.plan import fingerprint
 
         release = Path(settings.labels)
         splits: dict[str, dict[str, int]] = {}
@@ -81,7 +81,7 @@ def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
             splits.setdefault(split, {})[label_file.name] = rows
         return {"source": "release", "fingerprint": fingerprint(release), "label_rows": splits}
     if settings.dataset:
-        from builder.folder import MANIFEST, FolderManifest, folder_configs
+        from codecfake_builder.folder.manifest import MANIFEST, FolderManifest, folder_configs
 
         folder = Path(settings.dataset)
         manifest = FolderManifest.read(folder)

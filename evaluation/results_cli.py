@@ -79,8 +79,8 @@ def _check(paths: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from builder.io import atomic_write_text
     from codecfake import CodecfakeError
+    from codecfake_builder.io import atomic_write_text
 
     from .compare import format_markdown, format_text
     from .paper import published_records

@@ -47,7 +47,7 @@ free polarity it picks the orientation that every other metric of the row then u
 brings ``mincllr`` with it, since their difference is the calibration loss."""
 METRIC_KEYS = ("mindcf", "actdcf", "cllr", "mincllr")
 NEEDS_LLR = ("actdcf", "cllr")
-"""The metrics that read each score as a log-likelihood ratio (see :mod:`evaluation.llr`)."""
+"""The metrics that read each score as a log-likelihood ratio (see :mod:`codecfake_evaluation.llr`)."""
 METRIC_TITLES = {"mindcf": "minDCF", "actdcf": "actDCF", "cllr": "CLLR", "mincllr": "minCLLR"}
 
 POLARITY_RULES = {
@@ -208,7 +208,7 @@ def evaluate_groups(
     """Rows for the groups, then the CAVG/LAVG rows; ``resamples=0`` skips the intervals.
 
     ``metrics`` adds minDCF, actDCF and CLLR/minCLLR (see :data:`METRICS`); actDCF and CLLR need
-    ``score_kind`` when every score lies in [0, 1] (:func:`evaluation.llr.check_score_kind`).
+    ``score_kind`` when every score lies in [0, 1] (:func:`codecfake_evaluation.llr.check_score_kind`).
     """
     groups = list(groups)
     keys = metric_keys(metrics)

@@ -118,14 +118,14 @@ for row in (real, fake):
         """\
 ## Evaluate the baseline's scores
 
-`evaluation.evaluate` takes the split's metadata columns and one score per row, and returns the
+`codecfake.evaluate` takes the split's metadata columns and one score per row, and returns the
 paper's table. The score file covers the test clips of every codec configuration; their shared
 real clips appear once.""",
     ),
     (
         "code",
         """\
-from evaluation import evaluate
+from codecfake import evaluate
 
 with open(SCORES, encoding="utf-8") as lines:
     scores = {name: float(score) for name, score, *_ in (line.split() for line in lines)}

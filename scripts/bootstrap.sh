@@ -26,9 +26,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch first, pinned to the CPU wheel this machine carries; torchcodec 0.13 is the last
   # release that imports beside a CPU torch (later wheels are CUDA-linked).
   "$VENV/bin/pip" install -q "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
-  # compat mode: a plain path entry, so a dataset folder named codecfake/ in the working
-  # directory cannot shadow the codecfake module, and new packages need no reinstall.
-  "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test]" --config-settings editable_mode=compat 2>&1 | grep -v '^WARNING: Location' || true
+  "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -c "import codecfake, torchcodec, transformers" 
   echo "$want" > "$stamp"
 fi

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from builder.codecs.base import CodecSpec
-from builder.codecs.neural import NeuralCodec, build_seeded, wrap_model
+from codecfake_builder.codecs.base import CodecSpec
+from codecfake_builder.codecs.neural import NeuralCodec, build_seeded, wrap_model
 
 HOP = 8
 

@@ -14,19 +14,19 @@ import pytest
 import soundfile
 
 import codecfake
-from baseline.gmm import GmmPair, load_model, save_model
-from baseline.lfcc import LfccConfig, lfcc, linear_filterbank
-from baseline.stream import Clip
-from baseline.train import fit, gather_frames
-from builder.sources.formant import (
+from codecfake_builder.demo.formant import (
     SpeakerVoice,
     english_syllables,
     mandarin_syllables,
     synthesize,
 )
-from builder.sources.synthetic import ENGLISH_SENTENCES, MANDARIN_SENTENCES
+from codecfake_builder.demo.synthetic import ENGLISH_SENTENCES, MANDARIN_SENTENCES
 from codecfake_cli import main as cli
-from evaluation.eer import eer_from_classes
+from codecfake_detectors.lfcc_gmm.gmm import GmmPair, load_model, save_model
+from codecfake_detectors.lfcc_gmm.lfcc import LfccConfig, lfcc, linear_filterbank
+from codecfake_detectors.lfcc_gmm.stream import Clip
+from codecfake_detectors.lfcc_gmm.train import fit, gather_frames
+from codecfake_evaluation.eer import eer_from_classes
 
 RATE = codecfake.SAMPLING_RATE
 
@@ -180,7 +180,7 @@ def test_cli_trains_and_scores_a_streamed_folder(tmp_path: Path) -> None:
 
 
 def test_scoring_resumes_from_a_partial_file(trained: GmmPair, tmp_path: Path) -> None:
-    from baseline.score import run_identity, score_clips
+    from codecfake_detectors.lfcc_gmm.score import run_identity, score_clips
 
     model_path = save_model(trained, tmp_path / "model.npz")
     identity = run_identity(model_path, {"split": "test"})
@@ -207,7 +207,12 @@ def test_cli_names_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_leave_one_out_on_real_codec_artefacts(vctk_samples: Path, tmp_path: Path) -> None:
     """The fixture figure's machinery on a subset: 3 utterances, the real clips and two codecs."""
-    from baseline.leave_one_out import GENUINE, leave_one_out_scores, load_features, report
+    from codecfake_detectors.lfcc_gmm.leave_one_out import (
+        GENUINE,
+        leave_one_out_scores,
+        load_features,
+        report,
+    )
 
     utterances = sorted(p.stem.split("+")[1] for p in vctk_samples.glob(f"{GENUINE}+*.wav"))[:3]
     for config in (GENUINE, "encodec_24khz", "descript-audio-codec-16khz"):

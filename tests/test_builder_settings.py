@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from test_codecs_plugins import install_plugin
 
-from builder.provenance import dumps, iter_records
-from builder.settings import SETTINGS_FILE, record_settings
-from builder.sources.synthetic import make_synthetic_corpora
 from codecfake import CodecfakeError
+from codecfake_builder.demo.synthetic import make_synthetic_corpora
+from codecfake_builder.synthesis.provenance import dumps, iter_records
+from codecfake_builder.synthesis.settings import SETTINGS_FILE, record_settings
 from codecfake_cli import main
 
 TESTS = Path(__file__).parent
@@ -50,7 +50,7 @@ def fresh_registry() -> Iterator[None]:
 
 def forget_added_conditions() -> None:
     """``--codec`` registers conditions in-process; a new command line is a new process."""
-    from builder.codecs import unregister_condition
+    from codecfake_builder.codecs import unregister_condition
 
     for name in ADDED:
         unregister_condition(name)
@@ -129,7 +129,7 @@ def tiny_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[P
     monkeypatch.syspath_prepend(str(TESTS))
     from codecs_plugin_example import TinyRVQCodec
 
-    from builder.codecs.neural import build_seeded
+    from codecfake_builder.codecs.neural import build_seeded
 
     paths = tmp_path / "a.pt", tmp_path / "b.pt"
     for seed, path in enumerate(paths, start=1):

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.splits import fake_split, plan_from_labels, seeded_plan, split_counts, split_sizes
-from builder.work import plan_outputs
 from codecfake import CONDITIONS, REAL_UTTERANCES, SPLITS, CodecfakeError, ReleaseError
+from codecfake_builder.synthesis.splits import (
+    fake_split,
+    plan_from_labels,
+    seeded_plan,
+    split_counts,
+    split_sizes,
+)
+from codecfake_builder.synthesis.work import plan_outputs
 
 FULL_VCTK = 44_242
 FULL_AISHELL3 = 88_035

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from builder_corpora import make_aishell3, make_vctk_092
+from helpers.builder_corpora import make_aishell3, make_vctk_092
 from test_codecs_plugins import install_plugin
 
 import codecfake
-from builder.io import temporaries
 from codecfake import parse_file_name, read_label_file
+from codecfake_builder.io import temporaries
 from codecfake_cli import main
 
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
@@ -53,7 +53,7 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(autouse=True)
 def fresh_registry() -> Iterator[None]:
     """``--codec`` registers conditions in-process; each test starts and ends without them."""
-    from builder.codecs import unregister_condition
+    from codecfake_builder.codecs import unregister_condition
 
     added = [f"C{k}" for k in range(8, 13)]
     for name in added:
@@ -355,7 +355,7 @@ def test_every_available_backend(
     """Each backend this machine can run, at its real rate, into one release (random weights)."""
     import datasets
 
-    from builder.codecs import CodecError, check_loadable, parse_codec_definition
+    from codecfake_builder.codecs import CodecError, check_loadable, parse_codec_definition
 
     added = {"C8": "identity", "C9": "opus@12kbps", "C10": "mp3@24kbps", "C11": "mimi@q8"}
     definitions = [f"{name}={definition}" for name, definition in added.items()]

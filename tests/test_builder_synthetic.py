@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import soundfile
 
-from builder.sources.aishell3 import prepare_aishell3
-from builder.sources.formant import TONE_CONTOURS, mandarin_syllables
-from builder.sources.synthetic import (
+from codecfake_builder.demo.formant import TONE_CONTOURS, mandarin_syllables
+from codecfake_builder.demo.synthetic import (
     AISHELL3_RATE,
     VCTK_RATE,
     SyntheticCorpora,
     make_synthetic_corpora,
 )
-from builder.sources.vctk import prepare_vctk
+from codecfake_builder.sources.aishell3 import prepare_aishell3
+from codecfake_builder.sources.vctk import prepare_vctk
 
 ENGINES = [
     "formant",

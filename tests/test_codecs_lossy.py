@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from codecs_audio import assert_resynthesis, speech_clips
+from helpers.codecs_audio import assert_resynthesis, speech_clips
 
-from builder.codecs import load_codec, lossy_condition, unregister_condition
+from codecfake_builder.codecs import load_codec, lossy_condition, unregister_condition
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from codecs_audio import assert_resynthesis, speech_clips
+from helpers.codecs_audio import assert_resynthesis, speech_clips
 
-from builder.codecs import (
+from codecfake_builder.codecs import (
     CheckpointLoadError,
     CheckpointMismatchError,
     load_codec,

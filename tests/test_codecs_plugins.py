@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from codecs_audio import assert_resynthesis, speech_clips
+from helpers.codecs_audio import assert_resynthesis, speech_clips
 
-from builder.codecs import ENTRY_POINT_GROUP, CodecError, installed_plugins, load_codec
+from codecfake_builder.codecs import ENTRY_POINT_GROUP, CodecError, installed_plugins, load_codec
 
 TESTS = Path(__file__).parent
 
@@ -69,7 +69,11 @@ def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
 
 
 def test_a_plugin_can_bring_a_new_family_as_a_new_condition(site: Path) -> None:
-    from builder.codecs import parse_codec_definition, release_condition, unregister_condition
+    from codecfake_builder.codecs import (
+        parse_codec_definition,
+        release_condition,
+        unregister_condition,
+    )
 
     install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
     try:

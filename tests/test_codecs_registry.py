@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import codecfake
-from builder.codecs import (
+from codecfake_builder.codecs import (
     FAMILIES,
     PAPER_SPECS,
     CodecError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datasets
 import pytest
-from release_factory import Release, dataset_row_key, make_release, spec_configs
+from helpers.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 import codecfake
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builder import infos
+from codecfake_builder.folder import infos
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_committed_file_is_what_the_generator_writes(tmp_path):
     regenerated = tmp_path / "dataset_infos.json"
     infos.main([str(regenerated)])
     assert regenerated.read_bytes() == infos.DEFAULT_PATH.read_bytes(), (
-        "dataset_infos.json is stale: run `python -m builder.infos`"
+        "dataset_infos.json is stale: run `python -m codecfake_builder.folder.infos`"
     )
 
 

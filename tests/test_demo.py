@@ -41,14 +41,16 @@ def test_demo_prints_the_eer_table_for_every_condition(demo: tuple[Path, str]) -
     rows = _table_rows(printed)
     assert set(rows) == {"C4", "C8", "C9"}  # EnCodec (random weights), Opus, MP3
     assert all(0.0 <= eer <= 100.0 for eer in rows.values())
-    assert "codecfake prepare Codecfake/ codecfake/" in printed  # the next steps, for real data
+    assert (
+        "codecfake prepare Codecfake/ codecfake-data/" in printed
+    )  # the next steps, for real data
 
 
 def test_demo_leaves_dataset_model_scores_plot_and_report(demo: tuple[Path, str]) -> None:
-    from baseline.gmm import load_model
+    from codecfake_detectors.lfcc_gmm.gmm import load_model
 
     out, printed = demo
-    assert (out / "codecfake" / "README.md").is_file()
+    assert (out / "codecfake-data" / "README.md").is_file()
     model = load_model(out / "baseline" / "model.npz")
     assert model.metadata["trained_on"]["clips"]["real"] > 0
     lines = (out / "baseline" / "test_scores.txt").read_text().splitlines()
@@ -88,7 +90,7 @@ def test_quickstart_notebook_runs_top_to_bottom(
     import nbformat
 
     out, _ = demo
-    monkeypatch.setenv("CODECFAKE_DATASET", str(out / "codecfake"))
+    monkeypatch.setenv("CODECFAKE_DATASET", str(out / "codecfake-data"))
     monkeypatch.setenv("CODECFAKE_SCORES", str(out / "baseline" / "test_scores.txt"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import torch
 from conftest import SHARED_FIXTURES
-from detector_fixtures import CONFIG, make_dataset
+from helpers.detector_fixtures import CONFIG, make_dataset
 
 from codecfake_cli import main as cli
 
@@ -90,8 +90,8 @@ def test_detect_lists_unreadable_files_and_exits_1(
 
 
 def test_score_resumes_an_interrupted_run(dataset: Path, mel_run: Path, tmp_path: Path) -> None:
-    from detectors.run import load_detector
-    from detectors.score import score_configs
+    from codecfake_detectors.run import load_detector
+    from codecfake_detectors.score import score_configs
 
     loaded = load_detector(mel_run, None, torch.device("cpu"))
 

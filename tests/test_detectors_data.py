@@ -9,11 +9,11 @@ import pytest
 import soundfile
 import soxr
 import torch
-from detector_fixtures import CONFIG, make_dataset
+from helpers.detector_fixtures import CONFIG, make_dataset
 from torch.utils.data import DataLoader
 
 import codecfake
-from detectors.data import clip_dataset, dataset_fingerprint, official_cut
+from codecfake_detectors.data import clip_dataset, dataset_fingerprint, official_cut
 
 CUT = 64_600
 
@@ -91,7 +91,7 @@ def test_streaming_skips_named_files_and_reshuffles_per_epoch(dataset: Path) -> 
 
 
 def test_an_undecodable_clip_names_its_file(dataset: Path) -> None:
-    from detectors.data import decode_item
+    from codecfake_detectors.data import decode_item
 
     with pytest.raises(codecfake.CodecfakeError, match=r"broken\.wav: cannot decode"):
         decode_item({"audio": {"bytes": b"RIFF not audio"}, "label": 0, "file": "broken.wav"})

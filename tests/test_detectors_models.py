@@ -11,7 +11,7 @@ import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
 import codecfake
-from detectors.models import (
+from codecfake_detectors.models import (
     LCNN,
     MODEL_NAMES,
     OFFICIAL_INPUT_SAMPLES,
@@ -21,7 +21,7 @@ from detectors.models import (
     build_backend,
     build_detector,
 )
-from detectors.models.mel import mel_filterbank
+from codecfake_detectors.models.mel import mel_filterbank
 
 SMALL_HIDDEN = 32
 

@@ -17,11 +17,15 @@ import torch
 
 import codecfake
 from codecfake import decode_audio_bytes
-from detectors.data import official_cut
-from detectors.models import build_backend
-from detectors.models.aasist import GraphAttentionLayer, GraphPool, HtrgGraphAttentionLayer
-from detectors.models.lcnn import MaxFeatureMap
-from detectors.official import detector_from_official, load_official_checkpoint
+from codecfake_detectors.data import official_cut
+from codecfake_detectors.models import build_backend
+from codecfake_detectors.models.aasist import (
+    GraphAttentionLayer,
+    GraphPool,
+    HtrgGraphAttentionLayer,
+)
+from codecfake_detectors.models.lcnn import MaxFeatureMap
+from codecfake_detectors.official import detector_from_official, load_official_checkpoint
 
 CHECKPOINTS = ["codec_mellcnn", "codec_w2v2aasist"]
 TOLERANCE = 1e-4
@@ -134,7 +138,7 @@ def as_authors_module(backend: torch.nn.Module, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "model", authors)
     for module in backend.modules():
         ours = type(module)
-        if ours.__module__.startswith("detectors."):
+        if ours.__module__.startswith("codecfake_detectors."):
             name = AUTHORS_NAMES[ours.__name__]
             if not hasattr(authors, name):
                 setattr(authors, name, type(name, (ours,), {"__module__": "model"}))

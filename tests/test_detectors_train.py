@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from detector_fixtures import CONFIG, make_dataset, make_tiny_ssl
+from helpers.detector_fixtures import CONFIG, make_dataset, make_tiny_ssl
 from safetensors.torch import load_file
 
 from codecfake_cli import main as cli
-from detectors.optim import ASAM_ETA, build_optimizer
-from detectors.train import TrainSettings, train
+from codecfake_detectors.optim import ASAM_ETA, build_optimizer
+from codecfake_detectors.train import TrainSettings, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -269,8 +269,8 @@ def _check_a_score_by_hand(dataset: Path, run: Path, scores: Path) -> None:
     import soundfile
     import soxr
 
-    from detectors.data import official_cut
-    from detectors.run import load_detector
+    from codecfake_detectors.data import official_cut
+    from codecfake_detectors.run import load_detector
 
     written = {line.split()[0]: float(line.split()[1]) for line in scores.read_text().splitlines()}
     detector = load_detector(run, None, torch.device("cpu")).detector

@@ -9,9 +9,9 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from evaluation.det import RATE_RANGE, det_figure, plot_det
-from evaluation.eer import PolarityWarning
-from evaluation.table import POOLED, Group, evaluate_groups
+from codecfake_evaluation.det import RATE_RANGE, det_figure, plot_det
+from codecfake_evaluation.eer import PolarityWarning
+from codecfake_evaluation.table import POOLED, Group, evaluate_groups
 
 pytest.importorskip("matplotlib")
 

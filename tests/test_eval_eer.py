@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from evaluation.eer import (
+from codecfake_evaluation.eer import (
     EvaluationError,
     PolarityWarning,
     bootstrap_eers,

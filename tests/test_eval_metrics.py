@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import codecfake_cli
-from evaluation import evaluate
-from evaluation.cllr import cllr, min_cllr, pav
-from evaluation.dcf import ASVSPOOF5, CostModel, act_dcf, dcf_at, min_dcf
-from evaluation.eer import EvaluationError
-from evaluation.llr import ScoreKindError, check_score_kind, to_llr
-from evaluation.table import JSON_KEYS, Group, evaluate_groups
+from codecfake_evaluation import evaluate
+from codecfake_evaluation.cllr import cllr, min_cllr, pav
+from codecfake_evaluation.dcf import ASVSPOOF5, CostModel, act_dcf, dcf_at, min_dcf
+from codecfake_evaluation.eer import EvaluationError
+from codecfake_evaluation.llr import ScoreKindError, check_score_kind, to_llr
+from codecfake_evaluation.table import JSON_KEYS, Group, evaluate_groups
 
 finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 scores = st.lists(finite, min_size=1, max_size=40)

@@ -14,8 +14,8 @@ import pytest
 from conftest import SHARED_FIXTURES
 
 import codecfake_cli
-from evaluation.paper import PUBLISHED, published_records
-from evaluation.records import AS_PUBLISHED, read_record
+from codecfake_evaluation.paper import PUBLISHED, published_records
+from codecfake_evaluation.records import AS_PUBLISHED, read_record
 
 TOLERANCE = 0.0015  # the paper sometimes truncates its third decimal
 MODELS = ("vocoder_w2v2aasist", "codec_w2v2lcnn")
@@ -187,7 +187,7 @@ def _label_release(root: Path, real: list[str], fake: list[str]) -> Path:
 
 
 def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, capsys) -> None:
-    from builder.release_plan import fingerprint
+    from codecfake_builder.folder.plan import fingerprint
 
     real = [f"p225_{k:03d}.wav" for k in range(8)]
     fake = [f"F01_{n}" for n in real]
@@ -214,9 +214,9 @@ def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, caps
 
 
 def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> None:
-    from release_factory import make_release
+    from helpers.release_factory import make_release
 
-    from builder.prepare import prepare
+    from codecfake_builder.folder.prepare import prepare
 
     release = make_release(
         tmp_path / "release", conditions=("C1", "C2"), n_en=2, n_zh=1, seconds=0.2
@@ -249,7 +249,7 @@ def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> 
     sizes = dataset["split_sizes"]
     assert sizes["C1"]["test"] == reals + fakes["C1"]
     assert sizes["all"]["test"] == reals + fakes["C1"] + fakes["C2"]
-    from builder.release_plan import fingerprint
+    from codecfake_builder.folder.plan import fingerprint
 
     assert dataset["releases"] == [fingerprint(release.root)]
     assert _main(capsys, "results", "--check", str(target))[0] == 0

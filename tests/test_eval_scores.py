@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from release_factory import make_release
+from helpers.release_factory import make_release
 
 import codecfake
 import codecfake_cli
-from builder.prepare import prepare
-from evaluation.scores import (
+from codecfake_builder.folder.prepare import prepare
+from codecfake_evaluation.scores import (
     ScoreFileError,
     condition_of_score_file,
     dataset_label_index,

@@ -12,8 +12,8 @@ import pytest
 
 import codecfake
 import codecfake_cli
-from evaluation import EvaluationError, eer_from_classes, evaluate
-from evaluation.table import JSON_KEYS
+from codecfake_evaluation import EvaluationError, eer_from_classes, evaluate
+from codecfake_evaluation.table import JSON_KEYS
 
 N_REAL = {"en": 40, "zh": 50}
 CODECS = ("C1", "C2", "C3")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import datasets
 import pytest
-from release_factory import Release, make_release
+from helpers.release_factory import Release, make_release
 
 import codecfake_cli
-from builder.prepare import prepare
-from builder.release_plan import fingerprint
+from codecfake_builder.folder.plan import fingerprint
+from codecfake_builder.folder.prepare import prepare
 
 
 @pytest.fixture

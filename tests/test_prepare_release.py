@@ -18,7 +18,7 @@ import pytest
 import soundfile
 import soxr
 import yaml
-from release_factory import (
+from helpers.release_factory import (
     DEFAULT_CONDITIONS,
     Release,
     assert_configs_match_labels,
@@ -29,7 +29,7 @@ from release_factory import (
 
 import codecfake
 import codecfake_cli
-from builder.prepare import prepare
+from codecfake_builder.folder.prepare import prepare
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import datasets
 import numpy as np
 import pytest
 import soundfile
-from release_factory import Release, assert_configs_match_labels, make_release, stored_files
+from helpers.release_factory import Release, assert_configs_match_labels, make_release, stored_files
 
 import codecfake
 import codecfake_cli
-from builder.release_plan import (
+from codecfake_builder.folder.plan import (
     LabelSource,
     PlannedClip,
     ReleaseIndex,
@@ -111,7 +111,7 @@ def test_differing_copies_are_kept_and_each_configuration_reads_its_own(release,
 
 
 def test_identical_copies_still_share_storage(release, tmp_path):
-    from builder.prepare import prepare
+    from codecfake_builder.folder.prepare import prepare
 
     report = prepare(release.root, tmp_path / "out", progress=False)
     assert report.clips == len(release.stored())

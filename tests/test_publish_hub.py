@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from hub_server import HubServer, folder_files
+from helpers.hub_server import HubServer, folder_files
 
 import codecfake_cli
-from builder.publish import format_size
+from codecfake_builder.hub.publish import format_size
 
-pytest_plugins = ("publish_fixtures",)  # dataset_folder, hub
+pytest_plugins = ("helpers.publish_fixtures",)  # dataset_folder, hub
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "codecfake-test/codecfake"
 

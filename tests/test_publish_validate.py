@@ -1,4 +1,4 @@
-"""The checks ``codecfake publish`` runs before any network call (builder/validate.py)."""
+"""The checks ``codecfake publish`` runs before any network call (builder/hub/validate.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hub_server import HubServer
+from helpers.hub_server import HubServer
 
 import codecfake_cli
-from builder.validate import DatasetFolderError, check_dataset_folder, validate_dataset_folder
+from codecfake_builder.hub.validate import (
+    DatasetFolderError,
+    check_dataset_folder,
+    validate_dataset_folder,
+)
 
-pytest_plugins = ("publish_fixtures",)  # dataset_folder, hub
+pytest_plugins = ("helpers.publish_fixtures",)  # dataset_folder, hub
 
 
 def edit_card(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:

@@ -12,8 +12,8 @@ Opus and MP3 through libsndfile; an identity codec; and plugins (entry-point gro
 ``codecfake.codecs``) for SoundStream, FunCodec, AudioDec, AcademiCodec or anything else.
 """
 
-from builder.codecs.base import Codec, CodecSpec
-from builder.codecs.errors import (
+from .base import Codec, CodecSpec
+from .errors import (
     CheckpointLoadError,
     CheckpointMismatchError,
     CodecError,
@@ -22,14 +22,14 @@ from builder.codecs.errors import (
     MissingPluginError,
     UnknownConditionError,
 )
-from builder.codecs.loading import (
+from .loading import (
     WEIGHTS,
     check_loadable,
     load_codec,
     parse_checkpoint_overrides,
 )
-from builder.codecs.plugins import ENTRY_POINT_GROUP, installed_plugins
-from builder.codecs.registry import (
+from .plugins import ENTRY_POINT_GROUP, installed_plugins
+from .registry import (
     FAMILIES,
     IDENTITY_CONDITION,
     PAPER_SPECS,

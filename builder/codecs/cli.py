@@ -31,9 +31,9 @@ def status(family: str) -> str:
     """``ready``, or what is missing for ``family`` to run here (no model is built)."""
     from importlib.util import find_spec
 
-    from builder.codecs.errors import MissingPackageError
-    from builder.codecs.plugins import ENTRY_POINT_GROUP, installed_plugins
-    from builder.codecs.registry import FAMILIES
+    from .errors import MissingPackageError
+    from .plugins import ENTRY_POINT_GROUP, installed_plugins
+    from .registry import FAMILIES
 
     route = FAMILIES[family].route if family in FAMILIES else "plugin"
     if route == "transformers" and (
@@ -41,7 +41,7 @@ def status(family: str) -> str:
     ):
         return "missing: pip install 'codecfake[codecs]'"
     if route == "package":
-        from builder.codecs.speechtokenizer_codec import require_package
+        from .backends.speechtokenizer_codec import require_package
 
         try:
             require_package()
@@ -58,7 +58,7 @@ def status(family: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from builder.codecs.registry import condition_names, get_spec, parse_codec_definition
+    from .registry import condition_names, get_spec, parse_codec_definition
 
     for definition in args.codec:
         parse_codec_definition(definition)

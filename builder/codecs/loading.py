@@ -11,22 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib import import_module
 
-from builder.codecs.base import Codec
-from builder.codecs.errors import CodecSpecError
-from builder.codecs.plugins import checked, find_factory
-from builder.codecs.registry import get_spec, with_checkpoint
+from .base import Codec
+from .errors import CodecSpecError
+from .plugins import checked, find_factory
+from .registry import get_spec, with_checkpoint
 
 WEIGHTS = ("pretrained", "random")
 SIZES = ("small", "full")
 
 _BACKENDS = {
-    "identity": "builder.codecs.weight_free",
-    "encodec": "builder.codecs.transformers_codecs",
-    "dac": "builder.codecs.transformers_codecs",
-    "mimi": "builder.codecs.transformers_codecs",
-    "speechtokenizer": "builder.codecs.speechtokenizer_codec",
-    "opus": "builder.codecs.weight_free",
-    "mp3": "builder.codecs.weight_free",
+    "identity": "codecfake_builder.codecs.backends.weight_free",
+    "encodec": "codecfake_builder.codecs.backends.transformers_codecs",
+    "dac": "codecfake_builder.codecs.backends.transformers_codecs",
+    "mimi": "codecfake_builder.codecs.backends.transformers_codecs",
+    "speechtokenizer": "codecfake_builder.codecs.backends.speechtokenizer_codec",
+    "opus": "codecfake_builder.codecs.backends.weight_free",
+    "mp3": "codecfake_builder.codecs.backends.weight_free",
 }
 """Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`). Every
 backend's ``build`` takes the plugin factory's arguments plus ``size``; those that have no use for
@@ -42,7 +42,7 @@ def load_codec(
     seed: int = 0,
     size: str = "small",
 ) -> Codec:
-    """Build the codec of ``condition`` ready to :meth:`~builder.codecs.base.Codec.resynthesize`.
+    """Build the codec of ``condition`` ready to :meth:`~codecfake_builder.codecs.base.Codec.resynthesize`.
 
     ``checkpoint`` overrides the spec's default (a local path or a Hub id) and only applies to
     pretrained weights. ``size`` picks the random-weights architecture width: ``small`` keeps the

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from builder.codecs.base import CodecSpec
-from builder.codecs.fingerprint import package_versions, provenance, state_dict_sha256
+from .base import CodecSpec
+from .fingerprint import package_versions, provenance, state_dict_sha256
 
 
 def resolve_device(device: str) -> str:
@@ -47,7 +47,7 @@ def pad_batch(waveforms: Sequence[np.ndarray], hop: int) -> tuple[np.ndarray, li
 
 @dataclass
 class NeuralCodec:
-    """A torch codec model behind the :class:`~builder.codecs.base.Codec` contract.
+    """A torch codec model behind the :class:`~codecfake_builder.codecs.base.Codec` contract.
 
     ``forward`` takes the model and a ``(batch, 1, samples)`` tensor and returns the decoded
     audio as ``(batch, samples')`` with ``samples' >= samples``. Plugins can reuse this class:

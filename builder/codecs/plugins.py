@@ -9,7 +9,7 @@ group, named after the family and pointing at a factory::
 
 The factory is called as ``factory(spec, checkpoint, weights, device, seed)`` and returns an object
 with ``spec``, ``sample_rate``, ``provenance`` and ``resynthesize`` (see
-:class:`builder.codecs.base.Codec`). Entry points are the standard packaging mechanism, so a
+:class:`codecfake_builder.codecs.base.Codec`). Entry points are the standard packaging mechanism, so a
 plugin needs no change to codecfake and is found the moment it is installed.
 """
 
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from builder.codecs.base import Codec, CodecSpec
-from builder.codecs.errors import CodecError, MissingPluginError
-from builder.codecs.registry import FAMILIES
+from .base import Codec, CodecSpec
+from .errors import CodecError, MissingPluginError
+from .registry import FAMILIES
 
 ENTRY_POINT_GROUP = "codecfake.codecs"
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import codecfake
-from builder.codecs.base import CodecSpec
-from builder.codecs.errors import CodecSpecError, UnknownConditionError
-from builder.codecs.weight_free import compression_level
+
+from .backends.weight_free import compression_level
+from .base import CodecSpec
+from .errors import CodecSpecError, UnknownConditionError
 
 
 @dataclass(frozen=True)

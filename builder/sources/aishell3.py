@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from builder.sources.manifest import CorpusError, Utterance, with_headers
+from .manifest import CorpusError, Utterance, with_headers
 
 LANGUAGE = "zh"
 PARTS = ("train", "test")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from builder.sources.manifest import CorpusError, Utterance, with_headers
+from .manifest import CorpusError, Utterance, with_headers
 
 LANGUAGE = "en"
 MICROPHONES = ("mic1", "mic2")

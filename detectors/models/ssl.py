@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 import codecfake
-from baseline.stream import OFFICIAL_INPUT_SAMPLES
+
+from ..lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
 HIDDEN_STATE = 5
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor's zero-mean unit-variance normalisation

@@ -1,0 +1,1 @@
+"""The loadable dataset folder: plan, shards, manifest, card, prepare, add (``codecfake prepare``)."""

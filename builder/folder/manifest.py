@@ -1,0 +1,164 @@
+"""A prepared dataset folder: its manifest, and the configurations its shards make up.
+
+The folder describes itself in ``conditions.json`` (beside README.md): the specs of conditions
+beyond the paper, which conditions the aggregates ``en``/``zh``/``all`` pool, where each
+condition came from, and which releases it was prepared from. Everything else (the card, split
+sizes) is derived from that manifest plus the shards on disk, so ``prepare --add`` can
+regenerate it all after adding a condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import codecfake
+from codecfake import CodecfakeConfig, Condition, Part
+
+from .plan import KeyedReals
+from .shards import part_rows
+
+MANIFEST = "conditions.json"
+FORMAT = 1
+AGGREGATES = ("en", "zh", codecfake.DEFAULT_CONFIG)
+"""The configurations that pool several codec conditions; growing them changes the benchmark."""
+
+
+@dataclass
+class Provenance:
+    """Where a condition's clips came from, as the dataset card states it."""
+
+    source: str  # "official release" or "rebuilt"
+    licence: str
+    release: str  # fingerprint of the release tree it was prepared from
+    made_by: str = ""
+    checkpoint: str = ""
+    manifests: list[str] = field(default_factory=list)  # copied provenance files, folder-relative
+
+
+@dataclass
+class FolderManifest:
+    user_conditions: list[Condition] = field(default_factory=list)
+    aggregates: list[str] = field(default_factory=list)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    releases: list[str] = field(default_factory=list)
+    keyed_reals: dict[str, KeyedReals] = field(default_factory=dict)
+    """Real parts stored apart: clips with differing copies, or listed by only some conditions."""
+    differing: list[str] = field(default_factory=list)
+    """The shared real clips whose copies differ between condition folders (for the card)."""
+
+    @property
+    def conditions(self) -> dict[str, Condition]:
+        return {**codecfake.CONDITIONS, **{c.name: c for c in self.user_conditions}}
+
+    def to_json(self) -> str:
+        data = {
+            "format": FORMAT,
+            "releases": self.releases,
+            "aggregates": self.aggregates,
+            "conditions": [c.to_dict() for c in self.user_conditions],
+            "provenance": {k: dataclasses.asdict(v) for k, v in sorted(self.provenance.items())},
+            "keyed_reals": {k: v.to_dict() for k, v in sorted(self.keyed_reals.items())},
+            "differing_copies": self.differing,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def read(cls, folder: Path) -> FolderManifest:
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"unsupported format {data.get('format')!r}")
+            return cls(
+                user_conditions=[Condition.from_dict(c) for c in data["conditions"]],
+                aggregates=list(data["aggregates"]),
+                provenance={k: Provenance(**v) for k, v in data["provenance"].items()},
+                releases=list(data["releases"]),
+                keyed_reals={
+                    k: KeyedReals(tuple(v["listed_by"]), tuple(v["holders"]))
+                    for k, v in data.get("keyed_reals", {}).items()
+                },
+                differing=list(data.get("differing_copies", [])),
+            )
+        except FileNotFoundError as error:
+            raise codecfake.CodecfakeError(
+                f"{folder}: not a dataset folder made by `codecfake prepare` (no {MANIFEST})"
+            ) from error
+        except (ValueError, KeyError, TypeError) as error:
+            raise codecfake.ReleaseError(path, f"unreadable dataset manifest: {error}") from error
+
+
+def is_dataset_folder(folder: Path) -> bool:
+    return (folder / MANIFEST).is_file()
+
+
+@dataclass(frozen=True)
+class FolderConfig:
+    """A configuration as stored: the shard patterns and row count of each split present."""
+
+    config: CodecfakeConfig
+    data_files: dict[str, list[str]]
+    sizes: dict[str, int]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+def folder_configs(folder: Path, manifest: FolderManifest) -> list[FolderConfig]:
+    """The configurations whose shards exist, each with only the parts and splits present.
+
+    A split is present when one of its conditions has clips in it; the shared reals alone do not
+    make a configuration.
+    """
+    conditions = manifest.conditions
+    rows: dict[Part, int] = {}
+
+    def present(part: Part) -> int:
+        if part not in rows:
+            rows[part] = part_rows(folder, part)
+        return rows[part]
+
+    result: list[FolderConfig] = []
+    for config in configurations(manifest):
+        data_files: dict[str, list[str]] = {}
+        sizes: dict[str, int] = {}
+        for split, parts in config.parts(conditions).items():
+            stored = [p for p in parts if present(p)]
+            if any(p.group != codecfake.REAL_CONDITION for p in stored):
+                keyed = [p for p in keyed_parts(config, split, manifest) if present(p)]
+                reals = sum(p.group == codecfake.REAL_CONDITION for p in stored)
+                stored[reals:reals] = keyed
+                data_files[split] = [p.pattern for p in stored]
+                sizes[split] = sum(rows[p] for p in stored)
+        if data_files:
+            result.append(FolderConfig(config, data_files, sizes))
+    return result
+
+
+def keyed_parts(config: CodecfakeConfig, split: str, manifest: FolderManifest) -> list[Part]:
+    """The keyed real parts a split of ``config`` reads: for each clip, its first condition's copy.
+
+    A keyed part holds one version of clips that the label files ``listed_by`` list; the
+    configuration takes it when the first of its own label files that lists them is a holder.
+    """
+    order = config.label_sources(split, manifest.conditions)
+    languages = [lang for lang in (*codecfake.SPEECH_LANGUAGES, "") if config.takes(lang)]
+    chosen = []
+    for group, key in sorted(manifest.keyed_reals.items()):
+        first = next((stem for stem in order if stem in key.listed_by), None)
+        if first in key.holders:
+            chosen.extend(Part(group, split, language) for language in languages)
+    return chosen
+
+
+def configurations(manifest: FolderManifest) -> list[CodecfakeConfig]:
+    """:func:`codecfake.build_configs`, with the aggregates pooling what the manifest says."""
+    aggregates = tuple(manifest.aggregates)
+    return [
+        dataclasses.replace(config, conditions=aggregates) if config.name in AGGREGATES else config
+        for config in codecfake.build_configs(manifest.conditions)
+    ]

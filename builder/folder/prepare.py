@@ -1,0 +1,541 @@
+"""Turn an extracted Codecfake release into a dataset folder that ``load_dataset`` reads.
+
+The folder holds Parquet shards with the release's own audio bytes (every clip stored once: the
+real test clips all conditions share are one part), a dataset card whose YAML lists every
+configuration, and ``conditions.json``, which lets ``--add`` grow the folder later by new
+conditions (C8, ...) without touching a byte of the shards already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import codecfake
+from codecfake import CodecfakeError
+
+from ..io import atomic_write_text
+from .card import write_card
+from .manifest import (
+    MANIFEST,
+    FolderConfig,
+    FolderManifest,
+    Provenance,
+    folder_configs,
+    is_dataset_folder,
+)
+from .plan import (
+    UNKNOWN_LANGUAGE_OPTION,
+    ReleasePlan,
+    check_complete_sizes,
+    find_release_root,
+    fingerprint,
+    plan_release,
+    summarise,
+)
+from .reconcile import Reconciliation, reconcile
+from .shards import shard_files, shard_tasks, write_shard
+
+EPILOG = """\
+examples:
+  # the official release, extracted (zip -s 0 train_split.zip --out train.zip; unzip train.zip; ...)
+  codecfake prepare Codecfake/ codecfake-data/ --num-proc 4
+  python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
+
+  # only some archives extracted (e.g. label/ + test/C1..C7): you get exactly the configs they make
+  codecfake prepare Codecfake-test/ codecfake-test/
+
+  # grow a prepared folder by conditions from a rebuilt release (e.g. C8 from `codecfake synthesize`)
+  codecfake prepare rebuilt/ codecfake-data/ --add --made-by "Jane Doe, ACME lab" --checkpoint C8=kyutai/mimi
+
+An interrupted run (Ctrl-C, a killed job) resumes when rerun: finished shards are kept.
+A run that fails on bad input leaves nothing behind."""
+
+SOURCE_LICENCES = "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
+PROVENANCE_GLOBS = ("provenance*", "label/provenance*", "provenance/*")
+"""Where a rebuilt release keeps the builder's provenance manifest; it is copied into the folder."""
+
+
+@dataclass
+class PrepareReport:
+    """What a run stored and what it noticed, for the caller to show."""
+
+    folder: Path
+    configs: list[FolderConfig]
+    clips: int
+    bytes: int
+    seconds: float
+    extra_files: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped_conditions: list[str] = field(default_factory=list)
+    unextracted: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+    unknown_language: int = 0
+    reconciliation: Reconciliation | None = None
+
+    def lines(self) -> Iterator[str]:
+        rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
+        yield (
+            f"stored {self.clips:,} clips ({self.bytes / 1e6:,.1f} MB) in {self.seconds:.1f} s "
+            f"({rate:,.1f} MB/s) -> {self.folder}"
+        )
+        if self.extra_files:
+            yield (
+                f"warning: {len(self.extra_files)} audio files on disk are named by no label file "
+                f"and were not taken: {summarise(self.extra_files)}"
+            )
+        if self.missing:
+            yield (
+                f"warning: {len(self.missing)} label rows name missing files and were left out: "
+                f"{summarise(self.missing)}"
+            )
+        if self.unextracted:
+            yield f"not extracted, so left out: {summarise(self.unextracted)}"
+        if self.skipped_conditions:
+            yield f"already in the dataset, not added again: {', '.join(self.skipped_conditions)}"
+        if self.differing:
+            yield (
+                f"{len(self.differing)} shared real clips have differing copies between condition "
+                f"folders; each configuration reads its own folder's copy: "
+                f"{summarise(self.differing)}"
+            )
+        if self.unknown_language:
+            yield (
+                f"{self.unknown_language:,} clips whose language their name does not tell are "
+                "in the pooled configurations only"
+            )
+        yield f"{len(self.configs)} configurations:"
+        for c in self.configs:
+            sizes = ", ".join(f"{s} {n:,}" for s, n in c.sizes.items())
+            yield f"  {c.name:<10} {sizes}"
+        if self.reconciliation is not None:
+            yield self.reconciliation.line()
+
+
+def prepare(
+    release_dir: os.PathLike[str] | str,
+    out_dir: os.PathLike[str] | str,
+    *,
+    num_proc: int = 1,
+    max_shard_bytes: int = 500_000_000,
+    allow_missing: bool = False,
+    allow_unknown_language: bool = False,
+    size_check: bool = True,
+    into_aggregates: bool = False,
+    progress: bool = True,
+) -> PrepareReport:
+    """Write the dataset folder ``out_dir`` from the extracted release ``release_dir``.
+
+    Everything is written into a hidden folder beside ``out_dir`` and renamed into place at the
+    end, so ``out_dir`` is either absent, the previous dataset, or the complete new one.
+    """
+    started = time.perf_counter()
+    release, out = find_release_root(release_dir), Path(out_dir).absolute()
+    release_id = fingerprint(release) if (release / "label").is_dir() else ""
+    _check_out_dir(out, release_id)
+    plan = plan_release(
+        release, allow_missing=allow_missing, allow_unknown_language=allow_unknown_language
+    )
+    if size_check:
+        check_complete_sizes(plan)
+    staging = out.parent / f".{out.name}.partial"
+    with _cleanup_on_error(staging, release_id):
+        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest = FolderManifest(releases=[release_id])
+        _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
+        configs = folder_configs(staging, manifest)
+        reconciliation = reconcile(plan, staging, manifest, configs)
+        atomic_write_text(staging / MANIFEST, manifest.to_json())
+        write_card(staging, manifest)
+        (staging / _STAGING_MARK).unlink()
+        _swap_into_place(staging, out)
+    return PrepareReport(
+        out,
+        configs,
+        plan.clip_count,
+        plan.total_bytes,
+        time.perf_counter() - started,
+        plan.extra_files,
+        plan.missing,
+        unextracted=plan.unextracted,
+        differing=plan.differing,
+        unknown_language=len(plan.unknown_language),
+        reconciliation=reconciliation,
+    )
+
+
+def add_conditions(
+    release_dir: os.PathLike[str] | str,
+    dataset_dir: os.PathLike[str] | str,
+    *,
+    into_aggregates: bool = False,
+    made_by: str = "",
+    checkpoints: dict[str, str] | None = None,
+    num_proc: int = 1,
+    max_shard_bytes: int = 500_000_000,
+    allow_missing: bool = False,
+    allow_unknown_language: bool = False,
+    progress: bool = True,
+) -> PrepareReport:
+    """Merge the conditions of ``release_dir`` that ``dataset_dir`` lacks into it.
+
+    Shards already in the folder are never rewritten; only new shard folders, provenance files,
+    ``conditions.json`` and README.md change, so a later ``publish`` uploads just those.
+    """
+    started = time.perf_counter()
+    release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
+    manifest = FolderManifest.read(folder)
+    stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
+    kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
+    orphans = sorted(stored - set(manifest.provenance) - kept)
+    if orphans:
+        raise CodecfakeError(
+            f"{folder}: data/{orphans[0]} is not in {MANIFEST}, probably left by an interrupted "
+            "--add; remove it and rerun"
+        )
+    plan = plan_release(
+        release,
+        skip_groups=stored - kept,
+        allow_missing=allow_missing,
+        allow_unknown_language=allow_unknown_language,
+    )
+    _drop_stored_reals(plan, folder)
+    new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
+    if not new_groups:
+        raise CodecfakeError(
+            f"{release}: adds no condition that {folder} lacks (it already has "
+            f"{', '.join(sorted(stored - kept))})"
+        )
+    unknown = sorted(set(checkpoints or {}) - set(new_groups))
+    if unknown:
+        raise CodecfakeError(
+            f"--checkpoint names {', '.join(unknown)}, which this run does not add"
+        )
+    release_id = fingerprint(release)
+    staging = folder.parent / f".{folder.name}.add-partial"
+    with _cleanup_on_error(staging, release_id):
+        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest.releases.append(release_id)
+        _record_conditions(
+            manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
+        )
+        for shard in sorted((staging / "data").rglob("*.parquet")):
+            target = folder / shard.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(shard, target)  # new parts only: nothing already there is replaced
+        if (staging / "provenance").is_dir():
+            (folder / "provenance").mkdir(exist_ok=True)
+            os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
+        atomic_write_text(folder / MANIFEST, manifest.to_json())
+        write_card(folder, manifest)
+        shutil.rmtree(staging)
+    return PrepareReport(
+        folder,
+        folder_configs(folder, manifest),
+        plan.clip_count,
+        plan.total_bytes,
+        time.perf_counter() - started,
+        plan.extra_files,
+        plan.missing,
+        sorted(plan.skipped_groups),
+        plan.unextracted,
+        plan.differing,
+        len(plan.unknown_language),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
+
+_STAGING_MARK = ".release"
+"""In a staging folder: the fingerprint of the release it holds shards of (resume only those)."""
+
+
+def _check_out_dir(out: Path, release_id: str) -> None:
+    """Refuse an OUT_DIR that holds anything but nothing, or this release's own dataset."""
+    if out.is_file():
+        raise CodecfakeError(f"{out}: is a file; OUT_DIR must be a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not is_dataset_folder(out):
+        entries = sorted(p.name for p in out.iterdir())
+        raise CodecfakeError(
+            f"{out}: already holds other files ({summarise(entries)}); choose a new or empty folder"
+        )
+    releases = FolderManifest.read(out).releases
+    if releases[:1] != [release_id]:
+        raise CodecfakeError(
+            f"{out}: already holds a dataset prepared from a different release; choose another "
+            "OUT_DIR, or merge new conditions into it with --add"
+        )
+    if len(releases) > 1:
+        raise CodecfakeError(
+            f"{out}: holds conditions added with --add from other releases; preparing it again "
+            "would drop them. Choose another OUT_DIR"
+        )
+
+
+@contextmanager
+def _cleanup_on_error(staging: Path, release_id: str) -> Iterator[None]:
+    """Resume an interrupted run's staging folder; remove it when the run fails on bad input."""
+    mark = staging / _STAGING_MARK
+    if staging.exists() and (not mark.is_file() or mark.read_text() != release_id):
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    mark.write_text(release_id)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise  # keep finished shards: the rerun resumes from them
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_shards(
+    plan: ReleasePlan, staging: Path, num_proc: int, max_shard_bytes: int, progress: bool
+) -> None:
+    """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB."""
+    from tqdm.auto import tqdm
+
+    tasks = shard_tasks(plan, max_shard_bytes)
+    sizes = {task.name: sum(c.size for c in task.clips) for task in tasks}
+    with tqdm(
+        total=plan.total_bytes, unit="B", unit_scale=True, desc="prepare", disable=not progress
+    ) as bar:
+        if num_proc <= 1:
+            for task in tasks:
+                write_shard(task, staging)
+                bar.update(sizes[task.name])
+            return
+        with ProcessPoolExecutor(max_workers=num_proc) as pool:
+            futures = {pool.submit(write_shard, task, staging): task for task in tasks}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    if future.exception() is not None:
+                        pool.shutdown(cancel_futures=True)
+                        raise future.exception()  # type: ignore[misc]
+                    bar.update(sizes[futures[future].name])
+
+
+def _drop_stored_reals(plan: ReleasePlan, folder: Path) -> None:
+    """``--add`` keeps the reals the folder has; the release's reals must be among them.
+
+    A new condition pairs with the stored reals by utterance, so a real clip the folder lacks
+    would leave its fakes unpaired. Reals of a part the folder has no shards of are added.
+    """
+    for part in [p for p in plan.parts if p.group == codecfake.REAL_CONDITION]:
+        shards = sorted(folder.glob(part.pattern))
+        if not shards:
+            continue
+        stored = {name for shard in shards for name in shard_files(shard)}
+        unknown = [
+            plan.index.where(c) + f" {c.file}" for c in plan.parts[part] if c.file not in stored
+        ]
+        if unknown:
+            raise CodecfakeError(
+                f"{len(unknown)} real clips of the release are not in {folder / part.pattern}: "
+                f"{summarise(unknown)}; --add only adds conditions over the stored real clips"
+            )
+        del plan.parts[part]
+
+
+def _record_conditions(
+    manifest: FolderManifest,
+    plan: ReleasePlan,
+    staging: Path,
+    release_id: str,
+    into_aggregates: bool,
+    made_by: str,
+    checkpoints: dict[str, str],
+) -> None:
+    """Add the plan's conditions to the manifest: specs, aggregate membership, provenance."""
+    manifests = _copy_provenance(plan.release_dir, staging / "provenance" / release_id)
+    relative = [f"provenance/{release_id}/{m}" for m in manifests]
+    added = sorted(plan.groups - {codecfake.REAL_CONDITION})
+    recorded = _recorded_checkpoints(staging / "provenance" / release_id, set(added))
+    for name in added:
+        spec = plan.conditions[name]
+        if name not in codecfake.CONDITIONS:
+            manifest.user_conditions.append(spec)
+        # Rebuilt releases carry the builder's provenance manifest; the official one does not.
+        official = name in codecfake.CONDITIONS and not manifests
+        manifest.provenance[name] = Provenance(
+            source="official Codecfake release" if official else "rebuilt by codecfake synthesize",
+            licence="CC BY-NC-ND 4.0" if official else SOURCE_LICENCES,
+            release=release_id,
+            made_by=made_by,
+            checkpoint=checkpoints.get(name) or recorded.get(name, ""),
+            manifests=relative,
+        )
+    pooled = [c for c in codecfake.CODEC_CONDITIONS if c not in manifest.aggregates]
+    if into_aggregates:
+        pooled += [
+            name
+            for name in added
+            if name not in codecfake.CONDITIONS and plan.conditions[name].kind == "codec"
+        ]
+    manifest.aggregates.extend(pooled)
+    manifest.keyed_reals.update(plan.keyed)
+    manifest.differing.extend(plan.differing)
+
+
+def _copy_provenance(release: Path, target: Path) -> list[str]:
+    found = sorted({p for g in PROVENANCE_GLOBS for p in release.glob(g) if p.is_file()})
+    if found:
+        target.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.copy2(path, target / path.name)
+    return [p.name for p in found]
+
+
+def _recorded_checkpoints(folder: Path, conditions: set[str]) -> dict[str, str]:
+    """condition -> the weights ``codecfake synthesize`` recorded for it in ``provenance.jsonl``.
+
+    Each record of that manifest carries the codec's ``checkpoint`` block (checkpoint id, or
+    "random" weights for smoke runs, and a hash of the weights); the first record per condition
+    speaks for all of its files. Lines in any other shape are not ours to judge and are skipped.
+    """
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    name, weights = record["condition"], record["checkpoint"]
+                    if name not in conditions or name in found or not isinstance(weights, dict):
+                        continue
+                except (ValueError, TypeError, KeyError):
+                    continue
+                described = weights.get("checkpoint") or f"{weights.get('weights')} weights"
+                digest = weights.get("weights_sha256")
+                found[name] = f"{described} (sha256 {digest[:12]})" if digest else described
+                if found.keys() >= conditions:
+                    return found
+    return found
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out, old)
+        os.rename(staging, out)
+        shutil.rmtree(old)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, out)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """``500MB`` -> 500_000_000 (decimal units, as ``datasets`` counts shard sizes)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a size like 500MB or 2GB, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").upper()])
+
+
+def _checkpoint(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected COND=CHECKPOINT, got {text!r}")
+    return name, value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("release_dir", metavar="RELEASE_DIR", help="the extracted release")
+    parser.add_argument(
+        "out_dir", metavar="OUT_DIR", help="the dataset folder to write (or, with --add, to grow)"
+    )
+    parser.add_argument("--num-proc", type=int, default=1, help="processes writing shards")
+    parser.add_argument(
+        "--max-shard-size",
+        type=parse_size,
+        default="500MB",
+        help="audio bytes per Parquet shard (default: 500MB)",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="leave out label rows whose file is missing (e.g. A3's real clips), with a warning",
+    )
+    parser.add_argument(
+        UNKNOWN_LANGUAGE_OPTION,
+        action="store_true",
+        help="keep speech clips whose name tells no language (not pNNN_NNN / SSBxxxxyyyy); "
+        "they are counted under the pooled configurations (C1, ..., all) only",
+    )
+    parser.add_argument(
+        "--no-size-check",
+        action="store_true",
+        help="do not compare a complete release's sizes with dataset_infos.json (rebuilt releases)",
+    )
+    parser.add_argument(
+        "--add", action="store_true", help="merge the release's new conditions into OUT_DIR"
+    )
+    parser.add_argument(
+        "--into-aggregates",
+        action="store_true",
+        help="also pool new codec conditions (C8, ...) into en/zh/all: this changes the benchmark",
+    )
+    parser.add_argument("--made-by", default="", help="who made the new conditions (for the card)")
+    parser.add_argument(
+        "--checkpoint",
+        type=_checkpoint,
+        action="append",
+        default=[],
+        metavar="COND=ID",
+        help="the codec checkpoint a new condition was made with (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    common = {
+        "num_proc": args.num_proc,
+        "max_shard_bytes": args.max_shard_size,
+        "allow_missing": args.allow_missing,
+        "allow_unknown_language": args.allow_unknown_language,
+        "into_aggregates": args.into_aggregates,
+    }
+    if args.add:
+        if args.no_size_check:
+            raise CodecfakeError(
+                "--no-size-check has no effect with --add, which never compares sizes with "
+                "dataset_infos.json (conditions beyond the paper have none); drop it"
+            )
+        report = add_conditions(
+            args.release_dir,
+            args.out_dir,
+            made_by=args.made_by,
+            checkpoints=dict(args.checkpoint),
+            **common,
+        )
+    else:
+        if args.made_by or args.checkpoint:
+            raise CodecfakeError("--made-by and --checkpoint describe conditions added with --add")
+        report = prepare(
+            args.release_dir, args.out_dir, size_check=not args.no_size_check, **common
+        )
+    for line in report.lines():
+        print(line)
+    return 0

@@ -1,0 +1,1 @@
+"""The Hub: validate a dataset folder and publish it (``codecfake publish``)."""
