@@ -3,26 +3,28 @@
 Every other module imports these facts from here and never restates them. The numbers come from
 the paper (Xie et al., arXiv 2405.04880) and the official release; see ``shared/docs/DATASET.md``.
 
-This module is also a ``datasets`` builder (:class:`Codecfake`) that reads an *extracted official
-release* directly. It is our own code, used as a class; it is never uploaded as a Hub loading
-script, because ``datasets`` >= 4.0 refuses folders that contain one. What users load from the
-Hub or from disk is the Parquet folder that ``codecfake prepare`` writes from this definition.
+Importing this module costs the standard library only, because ``codecfake --help`` and the EER
+core start from it: :data:`FEATURES` imports ``datasets`` on first use. The release reader
+(:mod:`codecfake_builder.release`), the ``datasets`` builder (:mod:`codecfake_builder.hf_builder`)
+and fast audio (:mod:`codecfake_builder.audio`) live in rooms of their own; the names users
+reach for (``codecfake.with_fast_audio``, ``codecfake.Codecfake``, ``codecfake.evaluate``, ...)
+are re-exported here lazily.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-import io
-import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import datasets
-import pyarrow as pa
+if TYPE_CHECKING:
+    import datasets
+
+    from codecfake_builder.release import ReleaseClip
 
 __version__ = "0.1.0"
 
@@ -355,24 +357,36 @@ def format_label_line(file: str, label: str, idx: str) -> str:
     return f"{file} {label} {idx}\n"
 
 
+CONDITIONS_FILE = "conditions.json"
+"""A release made by ``codecfake synthesize`` may add conditions (C8+): their specs live in
+``label/conditions.json``."""
+
+
 # --------------------------------------------------------------------------------------------
 # Features, configurations, expected sizes
 # --------------------------------------------------------------------------------------------
 
-FEATURES = datasets.Features(
-    {
+COLUMNS = ("audio", "file", "label", "condition", "codec", "language", "speaker", "utterance")
+"""The columns of every configuration, in order. ``condition`` is the fake's condition (``C3``,
+``C3-1``, ``A1``) and ``real`` for the shared real speech clips; A3's own AudioCaps reals carry
+``A3``. ``codec`` is empty for real clips. ``audio`` and ``label`` are typed in :func:`features`;
+every other column is a string."""
+
+
+@functools.cache
+def features() -> datasets.Features:
+    """The ``datasets`` features of :data:`COLUMNS` (also ``codecfake.FEATURES``).
+
+    Built on first use, so that only what needs ``datasets`` imports it.
+    """
+    import datasets
+
+    typed = {
         "audio": datasets.Audio(sampling_rate=SAMPLING_RATE),
-        "file": datasets.Value("string"),
         "label": datasets.ClassLabel(names=list(LABEL_NAMES)),
-        "condition": datasets.Value("string"),
-        "codec": datasets.Value("string"),
-        "language": datasets.Value("string"),
-        "speaker": datasets.Value("string"),
-        "utterance": datasets.Value("string"),
     }
-)
-"""``condition`` is the fake's condition (``C3``, ``C3-1``, ``A1``) and ``real`` for the shared
-real speech clips; A3's own AudioCaps reals carry ``A3``. ``codec`` is empty for real clips."""
+    return datasets.Features({name: typed.get(name, datasets.Value("string")) for name in COLUMNS})
+
 
 REAL_CONDITION = "real"
 DEFAULT_CONFIG = "all"
@@ -398,15 +412,19 @@ class Part:
         return self.pattern.replace("*", f"{index:05d}-of-{count:05d}")
 
 
-@dataclass
-class CodecfakeConfig(datasets.BuilderConfig):
+@dataclass(frozen=True)
+class CodecfakeConfig:
     """A configuration is a language filter over a set of conditions, plus the real clips they share.
 
     ``languages`` empty means "whatever the conditions cover" (A3 has no language). A ``pooled``
     configuration (``C1``, ``en_A1``, ``A3``, ``all``) is the union of its conditions' rows
-    whatever their language, so it also takes clips whose language no name rule tells.
+    whatever their language, so it also takes clips whose language no name rule tells. It is a
+    plain value: :class:`codecfake_builder.hf_builder.CodecfakeBuilderConfig` wraps it for
+    ``datasets``.
     """
 
+    name: str
+    description: str = ""
     conditions: tuple[str, ...] = ()
     languages: tuple[str, ...] = SPEECH_LANGUAGES
     pooled: bool = False
@@ -528,322 +546,9 @@ def build_configs(conditions: Mapping[str, Condition] = CONDITIONS) -> list[Code
 CONFIGS: dict[str, CodecfakeConfig] = {c.name: c for c in build_configs()}
 
 
-def dataset_infos(conditions: Mapping[str, Condition] = CONDITIONS) -> dict[str, Any]:
-    """The content of ``dataset_infos.json``: features and split sizes of the complete release."""
-    infos: dict[str, Any] = {}
-    for config in build_configs(conditions):
-        sizes = config.expected_sizes(conditions)
-        info = datasets.DatasetInfo(
-            description=config.description,
-            citation=CITATION,
-            homepage=HOMEPAGE,
-            license=LICENSE,
-            features=FEATURES,
-            config_name=config.name,
-            splits=datasets.SplitDict(
-                {s: datasets.SplitInfo(name=s, num_examples=n) for s, n in sizes.items()}
-            ),
-        )
-        infos[config.name] = info._to_yaml_dict()
-    return infos
-
-
 # --------------------------------------------------------------------------------------------
-# Reading an extracted release
+# The other rooms' public API, re-exported lazily
 # --------------------------------------------------------------------------------------------
-
-CONDITIONS_FILE = "conditions.json"
-"""A release made by ``codecfake synthesize`` may add conditions (C8+): their specs live here."""
-
-
-def release_conditions(release_dir: os.PathLike[str] | str) -> dict[str, Condition]:
-    """The built-in conditions plus any a release declares in ``label/conditions.json``."""
-    conditions = dict(CONDITIONS)
-    extra = Path(release_dir) / "label" / CONDITIONS_FILE
-    if extra.is_file():
-        try:
-            entries = json.loads(extra.read_text(encoding="utf-8"))
-            for entry in entries:
-                condition = Condition.from_dict(entry)
-                conditions.setdefault(condition.name, condition)
-        except (ValueError, TypeError, KeyError) as error:
-            raise ReleaseError(extra, f"not a list of condition specs: {error}") from error
-    return conditions
-
-
-@dataclass(frozen=True)
-class ReleaseClip:
-    """A clip of an extracted release, with the columns it will have in the dataset."""
-
-    path: Path
-    file: str
-    label: str
-    condition: str
-    codec: str
-    language: str
-    speaker: str
-    utterance: str
-
-    def part(self, split: str) -> Part:
-        return Part(self.condition, split, self.language)
-
-    def row(self, audio_bytes: bytes) -> dict[str, Any]:
-        return {
-            "audio": {"bytes": audio_bytes, "path": self.file},
-            "file": self.file,
-            "label": LABEL_NAMES.index(self.label),
-            "condition": self.condition,
-            "codec": self.codec,
-            "language": self.language,
-            "speaker": self.speaker,
-            "utterance": self.utterance,
-        }
-
-
-def _label_condition(
-    path: Path, row: LabelRow, file_condition: str | None, conditions: Mapping[str, Condition]
-) -> str:
-    """The condition a label row names, checked against its file name prefix.
-
-    Real rows belong to the shared real speech, except in a set with reals of its own (A3).
-    """
-    if row.idx.startswith("L"):
-        name = f"A{row.idx[1:]}"
-    elif row.label == "real":
-        return REAL_CONDITION
-    elif file_condition and "-" in file_condition:
-        name = file_condition  # sub-configurations carry their parent's index
-    else:
-        name = f"C{int(row.idx)}"
-    if name not in conditions:
-        raise ReleaseError(
-            path, f"label index {row.idx!r} names unknown condition {name}", row.line
-        )
-    if row.label == "real":
-        return name if conditions[name].has_own_reals else REAL_CONDITION
-    if file_condition is not None and file_condition != name:
-        raise ReleaseError(
-            path, f"file {row.file!r} has the {file_condition} prefix but idx {row.idx!r}", row.line
-        )
-    return name
-
-
-def clip_from_label(
-    label_path: Path, row: LabelRow, audio_dir: Path, conditions: Mapping[str, Condition]
-) -> ReleaseClip:
-    """Turn a label row into a clip, deriving every column from the naming rules."""
-    parsed = parse_file_name(row.file)
-    condition = _label_condition(label_path, row, parsed.condition, conditions)
-    spec = conditions.get(condition)
-    speech = spec is None or spec.languages != ("",)
-    return ReleaseClip(
-        path=audio_dir / row.file,
-        file=row.file,
-        label=row.label,
-        condition=condition,
-        codec=spec.codec if spec is not None and row.label == "fake" else "",
-        language=parsed.language if speech else "",
-        speaker=parsed.speaker if speech else "",
-        utterance=parsed.utterance,
-    )
-
-
-def label_sources(release_dir: os.PathLike[str] | str) -> list[tuple[str, Path, Path]]:
-    """(split, label file, audio folder) for every label file the release has."""
-    root = Path(release_dir)
-    label_dir = root / "label"
-    sources: list[tuple[str, Path, Path]] = []
-    for split in ("train", "validation"):
-        label = label_dir / f"{RELEASE_SPLIT_DIR[split]}.txt"
-        if label.is_file():
-            sources.append((split, label, root / RELEASE_SPLIT_DIR[split]))
-    for label in sorted(label_dir.glob("*.txt")):
-        name = label.stem
-        if name in {"train", "dev"}:
-            continue
-        sources.append(("test", label, root / "test" / name))
-    return sources
-
-
-def iter_release_clips(
-    release_dir: os.PathLike[str] | str, conditions: Mapping[str, Condition] | None = None
-) -> Iterator[tuple[str, ReleaseClip]]:
-    """(split, clip) for every label row of a release, in label-file order."""
-    conditions = conditions or release_conditions(release_dir)
-    for split, label_path, audio_dir in label_sources(release_dir):
-        for row in read_label_file(label_path):
-            yield split, clip_from_label(label_path, row, audio_dir, conditions)
-
-
-def _arrow_schema() -> pa.Schema:
-    return FEATURES.arrow_schema
-
-
-class Codecfake(datasets.ArrowBasedBuilder):
-    """Reads an extracted official release (``data_dir``) into one configuration.
-
-    Use it as a class, e.g. ``Codecfake(config_name="en_C3", data_dir=release).download_and_prepare()``;
-    for a publishable folder where shared clips are stored once, use ``codecfake prepare``.
-    """
-
-    BUILDER_CONFIG_CLASS = CodecfakeConfig
-    BUILDER_CONFIGS: ClassVar[list[CodecfakeConfig]] = list(CONFIGS.values())
-    DEFAULT_CONFIG_NAME = DEFAULT_CONFIG
-
-    def _info(self) -> datasets.DatasetInfo:
-        return datasets.DatasetInfo(
-            description=self.config.description,
-            features=FEATURES,
-            homepage=HOMEPAGE,
-            license=LICENSE,
-            citation=CITATION,
-        )
-
-    def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        if not self.config.data_dir:
-            raise ValueError("pass data_dir=<extracted Codecfake release>")
-        conditions = release_conditions(self.config.data_dir)
-        sources = {
-            Path(label).stem: (split, Path(label), Path(audio))
-            for split, label, audio in label_sources(self.config.data_dir)
-        }
-        generators = []
-        for split in self.config.splits_of(conditions):
-            clips: dict[str, ReleaseClip] = {}
-            for stem in self.config.label_sources(split, conditions):
-                if stem not in sources:
-                    continue
-                _, label_path, audio_dir = sources[stem]
-                for row in read_label_file(label_path):
-                    clip = clip_from_label(label_path, row, audio_dir, conditions)
-                    if self.config.includes(clip):
-                        # A shared real test clip is listed by every condition: the first wins.
-                        clips.setdefault(clip.file, clip)
-            if clips:
-                generators.append(
-                    datasets.SplitGenerator(name=split, gen_kwargs={"clips": list(clips.values())})
-                )
-        return generators
-
-    def _generate_tables(
-        self, clips: list[ReleaseClip]
-    ) -> Iterator[tuple[tuple[int, int], pa.Table]]:
-        batch: list[dict[str, Any]] = []
-        index = 0
-        for clip in clips:
-            batch.append(clip.row(read_clip_bytes(clip.path)))
-            if len(batch) == 256:
-                yield (0, index), pa.Table.from_pylist(batch, schema=_arrow_schema())
-                batch, index = [], index + 1
-        if batch:
-            yield (0, index), pa.Table.from_pylist(batch, schema=_arrow_schema())
-
-
-def read_clip_bytes(path: Path) -> bytes:
-    """A clip's bytes, untouched, after checking that they decode as audio.
-
-    A plain PCM or float WAV whose header is sound is accepted from its header alone; anything
-    else goes to libsndfile, which decides (and names the problem). Reading a million headers
-    through libsndfile's Python callbacks was most of ``prepare``'s time.
-    """
-    import soundfile
-
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ReleaseError(path, "file named in a label file is missing") from error
-    if _plain_wav(data):
-        return data
-    try:
-        soundfile.info(io.BytesIO(data))
-    except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise ReleaseError(path, f"does not decode as audio ({error})") from error
-    return data
-
-
-_WAV_FORMATS = {1: (8, 16, 24, 32), 3: (32, 64)}
-"""WAVE format tag -> sample widths libsndfile reads: integer PCM and IEEE float."""
-
-
-def _plain_wav(data: bytes) -> bool:
-    """Whether ``data`` is a RIFF/WAVE file with a sane ``fmt `` chunk and all its samples.
-
-    Only a yes is trusted: any doubt (other formats, extensible headers, odd chunk layouts, a
-    truncated data chunk) answers no, and libsndfile then checks the file.
-    """
-    if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return False
-    offset, fmt_ok = 12, False
-    while offset + 8 <= len(data):
-        chunk, size = (
-            data[offset : offset + 4],
-            int.from_bytes(data[offset + 4 : offset + 8], "little"),
-        )
-        body = offset + 8
-        if chunk == b"fmt ":
-            if size < 16 or body + 16 > len(data):
-                return False
-            tag, channels, rate = (
-                int.from_bytes(data[body : body + 2], "little"),
-                int.from_bytes(data[body + 2 : body + 4], "little"),
-                int.from_bytes(data[body + 4 : body + 8], "little"),
-            )
-            bits = int.from_bytes(data[body + 14 : body + 16], "little")
-            fmt_ok = (
-                bits in _WAV_FORMATS.get(tag, ()) and 0 < channels <= 64 and 0 < rate <= 768_000
-            )
-            if not fmt_ok:
-                return False
-        elif chunk == b"data":
-            frame = channels * bits // 8 if fmt_ok else 0
-            return fmt_ok and body + size <= len(data) and size % frame == 0
-        offset = body + size + (size & 1)
-    return False
-
-
-# --------------------------------------------------------------------------------------------
-# Fast audio access: soundfile + soxr, no torch
-# --------------------------------------------------------------------------------------------
-
-
-def decode_audio_bytes(data: bytes, sampling_rate: int = SAMPLING_RATE) -> Any:
-    """Mono float32 samples at ``sampling_rate`` from WAV/FLAC bytes, without torch."""
-    import numpy as np
-    import soundfile
-    import soxr
-
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-    if rate != sampling_rate:
-        mono = soxr.resample(mono, rate, sampling_rate)
-    return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-def _fast_decode_batch(batch: dict[str, list[Any]], sampling_rate: int) -> dict[str, list[Any]]:
-    batch["audio"] = [
-        {
-            "array": decode_audio_bytes(a["bytes"], sampling_rate),
-            "sampling_rate": sampling_rate,
-            "path": a["path"],
-        }
-        for a in batch["audio"]
-    ]
-    return batch
-
-
-def with_fast_audio(dataset: Any, sampling_rate: int = SAMPLING_RATE) -> Any:
-    """The same split, with ``audio`` decoded by soundfile + soxr into ``{"array", "sampling_rate"}``.
-
-    One call for a ``Dataset``/``IterableDataset`` (or a dict of them). It decodes lazily, as the
-    default does, but skips torch and torchcodec, which is several times faster per clip.
-    """
-    if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
-        return type(dataset)({k: with_fast_audio(v, sampling_rate) for k, v in dataset.items()})
-    raw = dataset.cast_column("audio", datasets.Audio(decode=False))
-    if isinstance(raw, datasets.IterableDataset):
-        return raw.map(_fast_decode_batch, batched=True, fn_kwargs={"sampling_rate": sampling_rate})
-    return raw.with_transform(lambda batch: _fast_decode_batch(batch, sampling_rate))
-
 
 _LAZY_EXPORTS: dict[str, str] = {
     "evaluate": "codecfake_evaluation.api",
@@ -854,12 +559,20 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_codec": "codecfake_builder.codecs.loading",
     "build_detector": "codecfake_detectors.models.detector",
     "load_official_checkpoint": "codecfake_detectors.official",
+    "release_conditions": "codecfake_builder.release",
+    "iter_release_clips": "codecfake_builder.release",
+    "ReleaseClip": "codecfake_builder.release",
+    "Codecfake": "codecfake_builder.hf_builder",
+    "decode_audio_bytes": "codecfake_builder.audio",
+    "with_fast_audio": "codecfake_builder.audio",
 }
 """The public API of the other rooms, as ``codecfake.NAME``: imported on first use, so
 ``import codecfake`` does not pay for them and they cannot import it in a cycle."""
 
 
 def __getattr__(name: str) -> Any:
+    if name == "FEATURES":
+        return features()
     module = _LAZY_EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -867,4 +580,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY_EXPORTS])
+    return sorted([*globals(), "FEATURES", *_LAZY_EXPORTS])

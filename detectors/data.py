@@ -6,10 +6,10 @@ the fly. :func:`clip_dataset` turns a prepared folder or Hub id + configuration 
 ``torch.utils.data`` dataset of ``(waveform, label, file)``: the official 64,600-sample cut (a
 short clip tiled whole, then cut), label 0 = real / 1 = fake, and the release file name.
 
-Audio is decoded by :func:`codecfake.decode_audio_bytes` (soundfile + soxr, the fast path of
-:func:`codecfake.with_fast_audio`), in the DataLoader workers. A streamed split is divided between
-distributed ranks (:func:`datasets.distributed.split_dataset_by_node`) and then between the
-workers of each rank *before* decoding, so every clip is decoded once, by one worker.
+Audio is decoded by :func:`codecfake_builder.audio.decode_audio_bytes` (soundfile + soxr, the
+fast path of :func:`codecfake.with_fast_audio`), in the DataLoader workers. A streamed split is
+divided between distributed ranks (:func:`datasets.distributed.split_dataset_by_node`) and then
+between the workers of each rank *before* decoding, so every clip is decoded once, by one worker.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 import codecfake
+from codecfake_builder.audio import decode_audio_bytes
 
 from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
@@ -69,7 +70,7 @@ def collate_clips(items: list[Item]) -> tuple[torch.Tensor, torch.Tensor, list[s
 def decode_item(row: dict[str, Any]) -> Item:
     """A raw row (``audio`` with ``decode=False``) as a training item."""
     try:
-        samples = codecfake.decode_audio_bytes(row["audio"]["bytes"])
+        samples = decode_audio_bytes(row["audio"]["bytes"])
         cut = official_cut(samples)
     except (RuntimeError, ValueError) as error:  # soundfile's LibsndfileError is a RuntimeError
         reason = getattr(error, "error_string", None) or str(error)  # soundfile's, without repr

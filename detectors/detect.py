@@ -1,7 +1,7 @@
 """Checking one's own clips: any audio file soundfile reads, at any rate, scored and decided.
 
-Files are decoded like dataset clips (:func:`codecfake.decode_audio_bytes`: mono, soxr to
-16 kHz) and given the same official cut, so a clip gets the score it would get in a score file.
+Files are decoded like dataset clips (:func:`codecfake_builder.audio.decode_audio_bytes`: mono,
+soxr to 16 kHz) and given the same official cut, so a clip gets the score it would get in a score file.
 A file that cannot be read is reported and skipped; the others are still scored.
 """
 
@@ -16,6 +16,7 @@ import soundfile
 import torch
 
 import codecfake
+from codecfake_builder.audio import decode_audio_bytes
 
 from .data import official_cut
 
@@ -48,7 +49,7 @@ def audio_files(inputs: Sequence[Path]) -> list[Path]:
 def read_clip(path: Path) -> np.ndarray:
     """The official cut of a file at 16 kHz; raises CodecfakeError naming the file."""
     try:
-        return official_cut(codecfake.decode_audio_bytes(path.read_bytes()))
+        return official_cut(decode_audio_bytes(path.read_bytes()))
     except (OSError, RuntimeError, ValueError) as error:
         reason = getattr(error, "error_string", None) or str(error)  # soundfile's, without repr
         raise codecfake.CodecfakeError(f"{path}: cannot read audio ({reason})") from error

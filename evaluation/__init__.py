@@ -1,16 +1,26 @@
 """The benchmark's metric: EER per condition, exactly as the paper computes it, and ASVspoof 5's.
 
 ``eer`` scores one set of trials; ``evaluate`` turns a dataset split and its scores into the
-paper's table; ``codecfake eval`` does the same from score files. See ``codecfake_evaluation.eer`` for the
-definition and the polarity choice. ``min_dcf``/``act_dcf`` (``codecfake_evaluation.dcf``) and
-``cllr``/``min_cllr`` (``codecfake_evaluation.cllr``) are the ASVspoof 5 measures; ``codecfake results``
-compares result records (``codecfake_evaluation.records``) with the paper's (``codecfake_evaluation.paper``).
+paper's table; ``codecfake eval`` does the same from score files. See ``codecfake_evaluation.eer``
+for the definition and the polarity choice. ``min_dcf``/``act_dcf`` (``codecfake_evaluation.dcf``)
+and ``cllr``/``min_cllr`` (``codecfake_evaluation.cllr``) are the ASVspoof 5 measures;
+``codecfake results`` compares result records (``codecfake_evaluation.records``) with the
+paper's (``codecfake_evaluation.paper``).
+
+The NumPy-only metrics are imported here; ``evaluate`` and ``EvaluationTable`` (score readers,
+tables) on first use, so ``import codecfake_evaluation.eer`` costs NumPy and :mod:`codecfake`.
 """
 
-from .api import EvaluationTable, evaluate
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .cllr import cllr, min_cllr
 from .dcf import ASVSPOOF5, CostModel, act_dcf, min_dcf
 from .eer import EERResult, EvaluationError, PolarityWarning, eer, eer_from_classes
+
+_LAZY = {"EvaluationTable": ".api", "evaluate": ".api"}
 
 __all__ = [
     "ASVSPOOF5",
@@ -27,3 +37,14 @@ __all__ = [
     "min_cllr",
     "min_dcf",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

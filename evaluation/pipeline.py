@@ -61,7 +61,7 @@ class Scored:
 
 def score(settings: EvalSettings) -> Scored:
     """Read the score files, label them, and compute every row; warnings are returned, not shown."""
-    from codecfake import release_conditions
+    from codecfake_builder.release import release_conditions
 
     from .scores import dataset_label_index, read_score_files, release_label_index
 

@@ -70,8 +70,8 @@ def versions() -> dict[str, str | None]:
 def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
     """What labelled the scores, identified by content, with the split sizes it holds."""
     if settings.labels:
-        from codecfake import label_sources
         from codecfake_builder.folder.plan import fingerprint
+        from codecfake_builder.release import label_sources
 
         release = Path(settings.labels)
         splits: dict[str, dict[str, int]] = {}

@@ -27,13 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from codecfake import (
-    LABEL_NAMES,
-    REAL_CONDITION,
-    ReleaseError,
-    iter_release_clips,
-    parse_file_name,
-)
+from codecfake import LABEL_NAMES, REAL_CONDITION, ReleaseError, parse_file_name
+from codecfake_builder.release import iter_release_clips
 
 from .eer import EvaluationError
 

@@ -33,3 +33,10 @@ def test_the_builder_reads_a_release_into_each_configuration(release, tmp_path, 
         assert sorted(dataset_row_key(r) for r in raw) == rows
     first = loaded[next(iter(expected))][0]["audio"]
     assert first["sampling_rate"] == codecfake.SAMPLING_RATE
+
+
+def test_every_configuration_of_the_definition_is_a_builder_configuration():
+    configs = codecfake.Codecfake.BUILDER_CONFIGS
+    assert [c.name for c in configs] == list(codecfake.CONFIGS)
+    assert all(c.definition is codecfake.CONFIGS[c.name] for c in configs)
+    assert all(c.description == c.definition.description for c in configs)

@@ -1,5 +1,5 @@
 """Write ``dataset_infos.json``: the features and split sizes of every configuration of the
-complete release, generated from :func:`codecfake.dataset_infos` so that it is never typed by hand.
+complete release, generated from the definition in :mod:`codecfake` so that it is never typed by hand.
 
 Run ``python -m codecfake_builder.folder.infos`` after changing a fact in ``codecfake.py``; a test checks that the
 committed file is what this writes, and that its numbers add up to the paper's.
@@ -9,22 +9,50 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import codecfake
+
+from ..compat import info_to_yaml_dict
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "dataset_infos.json"
 
 
+def dataset_infos(
+    conditions: Mapping[str, codecfake.Condition] = codecfake.CONDITIONS,
+) -> dict[str, Any]:
+    """The content of ``dataset_infos.json``: features and split sizes of the complete release."""
+    import datasets
+
+    infos: dict[str, Any] = {}
+    for config in codecfake.build_configs(conditions):
+        sizes = config.expected_sizes(conditions)
+        info = datasets.DatasetInfo(
+            description=config.description,
+            citation=codecfake.CITATION,
+            homepage=codecfake.HOMEPAGE,
+            license=codecfake.LICENSE,
+            features=codecfake.FEATURES,
+            config_name=config.name,
+            splits=datasets.SplitDict(
+                {s: datasets.SplitInfo(name=s, num_examples=n) for s, n in sizes.items()}
+            ),
+        )
+        infos[config.name] = info_to_yaml_dict(info)
+    return infos
+
+
 def render() -> str:
-    return json.dumps(codecfake.dataset_infos(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(dataset_infos(), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0]) if args else DEFAULT_PATH
     path.write_text(render(), encoding="utf-8")
-    print(f"wrote {path} ({len(codecfake.dataset_infos())} configurations)")
+    print(f"wrote {path} ({len(dataset_infos())} configurations)")
     return 0
 
 

@@ -26,6 +26,8 @@ from typing import NamedTuple
 import codecfake
 from codecfake import Condition, LabelRow, Part, ReleaseError
 
+from ..release import ReleaseClip, clip_from_label, label_sources, release_conditions
+
 log = logging.getLogger("codecfake")
 
 SHOWN = 5
@@ -107,11 +109,9 @@ class ReleaseIndex:
     def audio_path(self, clip: PlannedClip) -> Path:
         return self.sources[clip.source].audio_dir / clip.file
 
-    def clip(self, clip: PlannedClip) -> codecfake.ReleaseClip:
+    def clip(self, clip: PlannedClip) -> ReleaseClip:
         source = self.sources[clip.source]
-        return codecfake.clip_from_label(
-            source.label_path, clip.row(), source.audio_dir, self.conditions
-        )
+        return clip_from_label(source.label_path, clip.row(), source.audio_dir, self.conditions)
 
 
 @dataclass
@@ -212,8 +212,8 @@ def plan_release(
     root = Path(release_dir)
     if not (root / "label").is_dir():
         raise ReleaseError(root, "not an extracted Codecfake release: it has no label/ folder")
-    conditions = codecfake.release_conditions(root)
-    sources = [LabelSource(*s) for s in codecfake.label_sources(root)]
+    conditions = release_conditions(root)
+    sources = [LabelSource(*s) for s in label_sources(root)]
     if not sources:
         raise ReleaseError(root / "label", "holds no label files (train.txt, dev.txt, C1.txt, ...)")
     plan = ReleasePlan(root, ReleaseIndex(tuple(sources), conditions))
@@ -231,7 +231,7 @@ def plan_release(
             continue
         for row in codecfake.read_label_file(source.label_path):
             named.add(row.file)
-            clip = codecfake.clip_from_label(source.label_path, row, source.audio_dir, conditions)
+            clip = clip_from_label(source.label_path, row, source.audio_dir, conditions)
             part = clip.part(source.split)
             if part.group in skip_groups:
                 plan.skipped_groups.add(part.group)

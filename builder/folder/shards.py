@@ -20,6 +20,7 @@ import codecfake
 from codecfake import Part, ReleaseError
 
 from ..io import atomic_path
+from ..release import read_clip_bytes
 from .plan import PlannedClip, ReleaseIndex, ReleasePlan
 
 ROWS_PER_GROUP = 100
@@ -28,9 +29,9 @@ ROWS_PER_GROUP = 100
 # WAV bytes do not compress (snappy gains ~1% on them for most of the write time): store the
 # audio as is and compress only the small text columns, which repeat a lot.
 COMPRESSION = {"audio.bytes": "NONE", "audio.path": "SNAPPY"} | {
-    name: "SNAPPY" for name in codecfake.FEATURES if name != "audio"
+    name: "SNAPPY" for name in codecfake.COLUMNS if name != "audio"
 }
-DICTIONARY_COLUMNS = [name for name in codecfake.FEATURES if name not in ("audio", "file")]
+DICTIONARY_COLUMNS = [name for name in codecfake.COLUMNS if name not in ("audio", "file")]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def write_shard(task: ShardTask, out_dir: Path) -> int:
 def _row(release: ReleaseIndex, planned: PlannedClip) -> dict[str, Any]:
     clip = release.clip(planned)
     try:
-        data = codecfake.read_clip_bytes(clip.path)
+        data = read_clip_bytes(clip.path)
     except ReleaseError as error:
         raise ReleaseError(
             error.path, f"{error.reason} (named at {release.where(planned)})"

@@ -21,6 +21,7 @@ from typing import Any
 
 from codecfake import CodecfakeError
 
+from ..compat import hub_transport_errors, upload_ignore_patterns
 from .validate import CARD, check_dataset_folder
 
 REPO_TYPE = "dataset"
@@ -164,10 +165,9 @@ def format_size(size: float) -> str:
 def local_files(folder: Path) -> dict[str, Path]:
     """path in repo -> local file, with the same exclusions as ``HfApi.upload_folder``."""
     from huggingface_hub.utils import filter_repo_objects
-    from huggingface_hub.utils._paths import DEFAULT_IGNORE_PATTERNS
 
     files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
-    kept = filter_repo_objects(list(files), ignore_patterns=DEFAULT_IGNORE_PATTERNS)
+    kept = filter_repo_objects(list(files), ignore_patterns=upload_ignore_patterns())
     return {name: files[name] for name in kept}
 
 
@@ -212,7 +212,7 @@ def plan_publish(
             remote = remote_files(DEFAULT_BRANCH)
     except RepositoryNotFoundError:
         plan.repo_exists = plan.branch_exists = False
-    except (OfflineModeIsEnabled, *_transport_errors()) as error:
+    except (OfflineModeIsEnabled, *hub_transport_errors()) as error:
         if not offline_ok:
             raise
         plan.repo_exists = plan.branch_exists = None
@@ -330,12 +330,6 @@ def _hub_progress() -> Iterator[None]:
         hub_logging.set_verbosity(previous)
 
 
-def _transport_errors() -> tuple[type[Exception], ...]:
-    import httpx2
-
-    return (httpx2.TransportError,)
-
-
 def _auth_problem(error: Exception, repo_id: str) -> PublishError | None:
     """A PublishError saying what to do, when ``error`` is the Hub refusing the token."""
     from huggingface_hub.errors import HfHubHTTPError
@@ -367,7 +361,7 @@ def _hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
             "`hf auth login` (or set HF_TOKEN) with a token that has write access to "
             f"'{repo_id.split('/')[0]}'"
         ) from None
-    except _transport_errors() as error:
+    except hub_transport_errors() as error:
         raise PublishError(
             f"lost the connection to {endpoint} ({type(error).__name__}). Files committed "
             "before the cut stay on the Hub: rerun the same command to send only the rest."

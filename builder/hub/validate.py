@@ -20,6 +20,8 @@ from typing import Any
 
 from codecfake import CodecfakeError
 
+from ..compat import check_data_files_field, info_from_yaml_dict
+
 CARD = "README.md"
 
 
@@ -120,8 +122,6 @@ def check_dataset_folder(folder: os.PathLike[str] | str) -> None:
 
 
 def _read_configs(meta: dict[str, Any], problems: list[str]) -> dict[str, _Config]:
-    from datasets.utils.metadata import MetadataConfigs
-
     entries = meta.get("configs")
     if not isinstance(entries, list) or not entries:
         problems.append(f"{CARD}: no 'configs' list in the YAML (load_dataset needs it)")
@@ -133,7 +133,7 @@ def _read_configs(meta: dict[str, Any], problems: list[str]) -> dict[str, _Confi
             problems.append(f"{CARD}: configs entry {number} has no config_name")
             continue
         try:
-            MetadataConfigs._raise_if_data_files_field_not_valid(entry)
+            check_data_files_field(entry)
         except ValueError:
             problems.append(
                 f"{CARD}: configuration {name}: data_files must be a pattern, a list of patterns, "
@@ -197,8 +197,6 @@ def _check_infos(
     problems: list[str],
 ) -> None:
     """dataset_info must describe every configuration: its splits, their sizes, its features."""
-    from datasets import DatasetInfo
-
     entries = meta.get("dataset_info")
     entries = [entries] if isinstance(entries, dict) else entries
     if not isinstance(entries, list):
@@ -209,7 +207,7 @@ def _check_infos(
     for entry in entries:
         name = entry.get("config_name", "default") if isinstance(entry, dict) else None
         try:
-            info = DatasetInfo._from_yaml_dict(entry)
+            info = info_from_yaml_dict(entry)
         except Exception as error:  # whatever the library trips on, the card is what is wrong
             problems.append(f"{CARD}: dataset_info for {name}: does not parse ({error})")
             continue

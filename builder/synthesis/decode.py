@@ -8,7 +8,6 @@ results do not depend on the threads: each file is decoded the same way whenever
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import mono_samples, resample
 from ..sources.manifest import Utterance
 
 READ_AHEAD = 2
@@ -41,22 +41,12 @@ class Source:
         return self._at[rate]
 
 
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    import soxr
-
-    samples = np.asarray(samples, dtype=np.float32)
-    return samples if rate == target else soxr.resample(samples, rate, target)
-
-
 def read_source(root: Path, utterance: Utterance, corpus: str) -> Source:
     """Decode one corpus file to mono float32; raises ValueError for empty audio."""
-    import soundfile
-
     data = (root / utterance.path).read_bytes()
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    if samples.shape[0] == 0:
+    mono, rate = mono_samples(data)
+    if mono.shape[0] == 0:
         raise ValueError("empty audio (0 samples)")
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
     return Source(utterance, corpus, hashlib.sha256(data).hexdigest(), mono, rate)
 
 

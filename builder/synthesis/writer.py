@@ -19,9 +19,10 @@ import numpy as np
 
 from codecfake import CodecfakeError
 
+from ..audio import resample
 from ..io import atomic_write_bytes
 from ..sources.manifest import Utterance
-from .decode import Source, resample
+from .decode import Source
 from .provenance import RunLog, package_versions
 from .release import encode_wav
 from .work import Output

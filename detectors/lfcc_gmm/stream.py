@@ -38,6 +38,7 @@ def open_split(
     import datasets
 
     import codecfake
+    from codecfake_builder.audio import with_fast_audio
 
     try:
         stream = datasets.load_dataset(dataset, config, split=split, streaming=True)
@@ -47,7 +48,7 @@ def open_split(
         ) from error
     if shuffle_seed is not None:
         stream = stream.shuffle(seed=shuffle_seed, buffer_size=1_000)
-    return codecfake.with_fast_audio(stream)
+    return with_fast_audio(stream)
 
 
 def crop(waveform: np.ndarray, max_samples: int) -> np.ndarray:
