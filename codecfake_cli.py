@@ -1,9 +1,11 @@
-"""The ``codecfake`` command: one entry point, one module per subcommand.
+"""The ``codecfake`` command: one entry point; each room's commands live in its one ``cli.py``.
 
-Each subcommand lives beside the code it drives and exposes ``add_arguments(parser)`` and
-``run(args) -> int``. This file only wires them together, so adding a command is one line in
-:data:`COMMANDS`. Subcommand modules import heavy stacks (torch, transformers) inside ``run``,
-which keeps ``codecfake --help`` fast.
+Each subcommand lives beside the code it drives, as a class of its room's ``cli.py`` with
+``add_arguments(parser)`` and ``run(args) -> int``. This file only wires them together, so adding
+a command is one line in :data:`COMMANDS`, and owns what every command shares: the log level
+(``-q``/``-v``), the progress-bar policy (:func:`progress_wanted`, handed to each command as
+``args.progress``) and the exit codes. Commands import heavy stacks (torch, transformers) inside
+``run``, which keeps ``codecfake --help`` fast.
 """
 
 from __future__ import annotations
@@ -11,43 +13,51 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import inspect
 import logging
 import sys
 from collections.abc import Iterator, Sequence
+from typing import IO
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "info": ("codecfake_cli", "print the conditions and configurations with their expected sizes"),
+    "info": (
+        "codecfake_cli:info",
+        "print the conditions and configurations with their expected sizes",
+    ),
     "prepare": (
-        "codecfake_builder.folder.prepare",
+        "codecfake_builder.folder.cli:prepare",
         "turn an extracted official release into a loadable dataset folder",
     ),
     "synthesize": (
-        "codecfake_builder.synthesis.cli",
+        "codecfake_builder.synthesis.cli:synthesize",
         "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs",
     ),
     "codecs": (
-        "codecfake_builder.codecs.cli",
+        "codecfake_builder.codecs.cli:codecs",
         "list codec conditions, their checkpoints and what runs here",
     ),
     "merge-shards": (
-        "codecfake_builder.synthesis.merge",
+        "codecfake_builder.synthesis.cli:merge_shards",
         "fold finished synthesize shards into label files + provenance",
     ),
     "publish": (
-        "codecfake_builder.hub.publish",
+        "codecfake_builder.hub.cli:publish",
         "validate a dataset folder and upload it to a Hub dataset repo",
     ),
     "baseline": (
-        "codecfake_detectors.lfcc_gmm.cli",
+        "codecfake_detectors.cli:baseline",
         "train / score the reference LFCC-GMM countermeasure",
     ),
     "demo": (
-        "codecfake_builder.demo.cli",
+        "codecfake_builder.demo.cli:demo",
         "the whole pipeline on a synthetic corpus, offline, in minutes",
     ),
-    "eval": ("codecfake_evaluation.cli", "EER per condition from score files, as in the paper"),
+    "eval": (
+        "codecfake_evaluation.cli:eval",
+        "EER per condition from score files, as in the paper",
+    ),
     "results": (
-        "codecfake_evaluation.results_cli",
+        "codecfake_evaluation.cli:results",
         "result records side by side, with the paper's; --check",
     ),
     "train": (
@@ -60,8 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "detect": ("codecfake_detectors.cli:detect", "score your own audio files: real or fake"),
 }
-"""name -> (module providing add_arguments/run, or ``module:object`` for one of several
-commands a module holds; one-line help)."""
+"""name -> (``module:command``, one-line help). The command is an object of its room's one
+``cli.py`` (a class named after the command) with ``add_arguments(parser)``, ``run(args) -> int``,
+a docstring whose first paragraph is the description, an ``EPILOG`` and, for a command that
+resumes when rerun, ``resumes(args) -> bool`` (what Ctrl-C then tells the user)."""
 
 EPILOG = """\
 typical flow:
@@ -69,56 +81,72 @@ typical flow:
   codecfake prepare Codecfake/ codecfake-data/    official release -> loadable dataset folder
   python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
 
+global options (-q, -v, --progress) go before COMMAND; results always go to stdout.
+exit status: 0 done, 1 an error (one line, naming the file), 2 a usage error, 130 interrupted.
+
 run `codecfake COMMAND --help` for each command's options."""
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print the same facts as JSON instead of tables"
-    )
+log = logging.getLogger("codecfake")
 
 
-def run(args: argparse.Namespace) -> int:
-    """``codecfake info``: the definition as tables, straight from :mod:`codecfake`."""
-    import json
+class info:  # lower case: the class is the subcommand
+    """Print the conditions and configurations with their expected sizes.
 
-    import codecfake
+    The definition as tables, straight from :mod:`codecfake`.
+    """
 
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "conditions": [c.to_dict() for c in codecfake.CONDITIONS.values()],
-                    "configs": {
-                        name: {"conditions": list(cfg.conditions), "sizes": cfg.expected_sizes()}
-                        for name, cfg in codecfake.CONFIGS.items()
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--json", action="store_true", help="print the same facts as JSON instead of tables"
+        )
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        import codecfake
+
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "conditions": [c.to_dict() for c in codecfake.CONDITIONS.values()],
+                        "configs": {
+                            name: {
+                                "conditions": list(cfg.conditions),
+                                "sizes": cfg.expected_sizes(),
+                            }
+                            for name, cfg in codecfake.CONFIGS.items()
+                        },
                     },
-                },
-                indent=2,
+                    indent=2,
+                )
             )
+            return 0
+        print("Conditions")
+        header = (
+            f"  {'name':<6} {'codec':<16} {'rate':>7} {'kbps':>5} {'q':>3}  {'prefix':<7} splits"
         )
+        print(header)
+        for c in codecfake.CONDITIONS.values():
+            rate = f"{c.sample_rate / 1000:g}k" if c.sample_rate else "-"
+            kbps = f"{c.bitrate_kbps:g}" if c.bitrate_kbps else "-"
+            q = str(c.quantizers or "-")
+            prefix = c.prefix or "(none)"
+            print(
+                f"  {c.name:<6} {c.codec:<16} {rate:>7} {kbps:>5} {q:>3}  {prefix:<7} {','.join(c.splits)}"
+            )
+        print("\nConfigurations (rows on the complete release)")
+        print(f"  {'config':<9} {'train':>9} {'validation':>11} {'test':>9} {'total':>10}")
+        for name, cfg in codecfake.CONFIGS.items():
+            sizes = cfg.expected_sizes()
+            cells = [f"{sizes[s]:,}" if s in sizes else "-" for s in codecfake.SPLITS]
+            default = "  (default)" if name == codecfake.DEFAULT_CONFIG else ""
+            print(
+                f"  {name:<9} {cells[0]:>9} {cells[1]:>11} {cells[2]:>9} {sum(sizes.values()):>10,}{default}"
+            )
         return 0
-    print("Conditions")
-    header = f"  {'name':<6} {'codec':<16} {'rate':>7} {'kbps':>5} {'q':>3}  {'prefix':<7} splits"
-    print(header)
-    for c in codecfake.CONDITIONS.values():
-        rate = f"{c.sample_rate / 1000:g}k" if c.sample_rate else "-"
-        kbps = f"{c.bitrate_kbps:g}" if c.bitrate_kbps else "-"
-        q = str(c.quantizers or "-")
-        prefix = c.prefix or "(none)"
-        print(
-            f"  {c.name:<6} {c.codec:<16} {rate:>7} {kbps:>5} {q:>3}  {prefix:<7} {','.join(c.splits)}"
-        )
-    print("\nConfigurations (rows on the complete release)")
-    print(f"  {'config':<9} {'train':>9} {'validation':>11} {'test':>9} {'total':>10}")
-    for name, cfg in codecfake.CONFIGS.items():
-        sizes = cfg.expected_sizes()
-        cells = [f"{sizes[s]:,}" if s in sizes else "-" for s in codecfake.SPLITS]
-        default = "  (default)" if name == codecfake.DEFAULT_CONFIG else ""
-        print(
-            f"  {name:<9} {cells[0]:>9} {cells[1]:>11} {cells[2]:>9} {sum(sizes.values()):>10,}{default}"
-        )
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,24 +159,48 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"codecfake {codecfake.__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-q", "--quiet", action="store_true", help="log warnings and errors only (stderr)"
+    )
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="also log debug messages")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars on or off (default: on when stderr is a terminal and not --quiet)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        module_path, _, attribute = module_name.partition(":")
-        module = importlib.import_module(module_path)
-        if attribute:
-            module = getattr(module, attribute)
+    for name, (target, help_text) in COMMANDS.items():
+        module_path, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_path), attribute)
         sub = commands.add_parser(
             name,
             help=help_text,
-            description=(module.__doc__ or help_text).strip().split("\n\n")[0]
-            if module_name != __name__
-            else help_text,
-            epilog=getattr(module, "EPILOG", None),
+            description=inspect.cleandoc(command.__doc__ or help_text).split("\n\n")[0],
+            epilog=getattr(command, "EPILOG", None),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+        command.add_arguments(sub)
+        sub.set_defaults(_run=command.run, _resumes=getattr(command, "resumes", None))
     return parser
+
+
+def progress_wanted(asked: bool | None, quiet: bool, stream: IO[str]) -> bool:
+    """The one progress-bar policy of every command: what ``--progress``/``--no-progress`` ask,
+    else bars on a terminal only, and none under ``--quiet``. A batch job's log (stderr not a
+    terminal) would otherwise fill with a bar's redraws."""
+    if asked is not None:
+        return asked
+    return not quiet and stream.isatty()
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """What Ctrl-C tells the user: to rerun only where the command keeps its finished work."""
+    resumes = args._resumes
+    if resumes is not None and resumes(args):
+        return "interrupted; rerun the same command to resume"
+    return "interrupted"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,24 +209,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     Whatever goes wrong, the user gets one line naming the file and the remedy, never a
     traceback: an error we did not foresee is still reported in one line, as a bug to report.
     """
-    args = build_parser().parse_args(argv)
+    import codecfake
+
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # while the commands were being imported: nothing ran yet
+        print("interrupted", file=sys.stderr)
+        return 130
+    args.progress = progress_wanted(args.progress, args.quiet, sys.stderr)
     prefix = f"codecfake {args.command}: error:"
-    with _log_to_stderr():
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    with _log_to_stderr(level):
+        options = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+        log.debug("codecfake %s %s, options %s", codecfake.__version__, args.command, options)
         return _run(args, prefix)
 
 
 @contextlib.contextmanager
-def _log_to_stderr() -> Iterator[None]:
-    """The library logs to ``codecfake``; while a command runs, its records go to stderr."""
+def _log_to_stderr(level: int) -> Iterator[None]:
+    """The library logs to ``codecfake``; while a command runs, its records of ``level`` and
+    above go to stderr (stdout carries only results: tables, score lines)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("codecfake")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    previous = log.level
+    log.addHandler(handler)
+    log.setLevel(level)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        log.removeHandler(handler)
+        log.setLevel(previous)
 
 
 def _run(args: argparse.Namespace, prefix: str) -> int:
@@ -188,7 +252,7 @@ def _run(args: argparse.Namespace, prefix: str) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(f"{prefix} {where}{error.strerror or error}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        print(interrupted_message(args), file=sys.stderr)
         return 130
     except Exception as error:  # a bug: still one line, with what to report
         print(

@@ -4,18 +4,21 @@
 dataset (no feature files), on CPU, a GPU or N ranks under torchrun, and resumes when rerun.
 `score` writes the official `filename score label` file that `codecfake eval` reads. `detect`
 scores your own audio files. `--model lfcc-gmm` (train) and an lfcc-gmm run folder (score,
-detect) run the reference baseline under the same commands.
+detect) run the reference baseline under the same commands; `codecfake baseline train|score`
+runs it with all of its own options (the work is :mod:`codecfake_detectors.lfcc_gmm`).
 
-Each command is a class here (``codecfake_cli`` reads ``codecfake_detectors.cli:train`` and so on), so
-the three share their options and this one module.
+Each command is a class here (``codecfake_cli`` reads ``codecfake_detectors.cli:train`` and so
+on), so the four share their options and this one module.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("codecfake")
 
 MODELS = ("mel-lcnn", "w2v2-lcnn", "w2v2-aasist", "lfcc-gmm")
 XLSR = "facebook/wav2vec2-xls-r-300m"
@@ -62,6 +65,37 @@ give --threshold, or 0.5 is used (and said). An lfcc-gmm score is a log-likeliho
 default threshold is 0. Files soundfile cannot read are named on stderr and skipped; the exit
 status is then 1."""
 
+BASELINE_EPILOG = """\
+examples:
+  codecfake baseline train --dataset codecfake-data/ --config en_C3 --out runs/lfcc-gmm
+  codecfake baseline score --model runs/lfcc-gmm --dataset codecfake-data/ --config en_C3 \\
+      --split test --out runs/lfcc-gmm/en_C3_test.txt
+  codecfake eval runs/lfcc-gmm/en_C3_test.txt
+
+  # several configurations into one score file; their shared real clips are scored once
+  codecfake baseline score --model runs/lfcc-gmm --dataset codecfake-data/ --config all \\
+      --config C8 --config C9 --split test --out runs/lfcc-gmm/test.txt
+
+--dataset takes a prepared folder (from `codecfake prepare` or `codecfake demo`) or a Hub id.
+Clips are cropped to their first 64,600 samples (4 s), as the official detectors read them;
+--max-samples 0 keeps whole clips."""
+
+NEURAL_TRAIN_OPTIONS = (
+    "--epochs",
+    "--lr",
+    "--max-steps",
+    "--optimizer",
+    "--rho",
+    "--streaming",
+    "--ssl",
+    "--device",
+    "--batch-size",
+    "--num-workers",
+)
+"""Options of `train` that shape a neural detector's run; lfcc-gmm has its own (`baseline`)."""
+NEURAL_RUN_OPTIONS = ("--ssl", "--device")
+"""Options of `score` and `detect` that only a neural detector reads (lfcc-gmm runs on NumPy)."""
+
 
 def _add_common(parser: argparse.ArgumentParser, batch_size: int) -> None:
     parser.add_argument(
@@ -86,6 +120,30 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _refuse_for_baseline(
+    args: argparse.Namespace, add_arguments: Any, options: tuple[str, ...], command: str
+) -> None:
+    """An lfcc-gmm run given an option only a neural detector reads is refused, not ignored.
+
+    An option counts as given when its value differs from the command's own default, read from
+    a parser built by the same ``add_arguments``, so the defaults live in one place.
+    """
+    from codecfake import CodecfakeError
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    given = [
+        option
+        for option in options
+        if getattr(args, dest := option[2:].replace("-", "_")) != parser.get_default(dest)
+    ]
+    if given:
+        raise CodecfakeError(
+            f"{', '.join(given)} only change(s) a neural detector, and {command} here runs the "
+            "lfcc-gmm baseline: drop them (its own options: codecfake baseline --help)"
+        )
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -97,6 +155,10 @@ class train:  # lower case: the class is the subcommand
     """Train a detector with the paper's recipe, from the loader; resumes when rerun."""
 
     EPILOG = TRAIN_EPILOG
+
+    @staticmethod
+    def resumes(args: argparse.Namespace) -> bool:
+        return args.model != "lfcc-gmm"  # neural runs resume from their last finished epoch
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,8 +190,28 @@ class train:  # lower case: the class is the subcommand
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        from codecfake import CodecfakeError
+
         if args.model == "lfcc-gmm":
-            return _baseline_train(args)
+            from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+
+            _refuse_for_baseline(args, train.add_arguments, NEURAL_TRAIN_OPTIONS, "train")
+            return _baseline_train(
+                args.dataset,
+                args.config,
+                "train",
+                OFFICIAL_INPUT_SAMPLES,
+                args.out,
+                seed=args.seed,
+                progress=args.progress,
+            )
+        if args.rho is not None and args.optimizer == "adam":
+            raise CodecfakeError(
+                "--rho is the SAM/ASAM neighbourhood; --optimizer adam has none: drop --rho or "
+                "choose --optimizer sam or asam"
+            )
+        if args.ssl is not None and args.model == "mel-lcnn":
+            raise CodecfakeError("--ssl names the W2V2 model; mel-lcnn reads mel spectra: drop it")
         from functools import partial
 
         from tqdm import tqdm
@@ -155,7 +237,9 @@ class train:  # lower case: the class is the subcommand
             device=args.device,
             num_workers=args.num_workers,
         )
-        bar = partial(tqdm, unit="clip", file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
+        bar = partial(
+            tqdm, unit="clip", mininterval=1.0, dynamic_ncols=True, disable=not args.progress
+        )
         result = train_run(settings, progress=bar, on_epoch=_print_epoch)
         if not launched_ranks().is_main or result.best is None:  # other ranks stay quiet
             return 0
@@ -188,23 +272,47 @@ def _print_epoch(record: dict[str, Any]) -> None:
     print(", ".join(parts), flush=True)
 
 
-def _baseline_train(args: argparse.Namespace) -> int:
-    """``--model lfcc-gmm``: the baseline's trainer, with its defaults."""
-    from .lfcc_gmm.cli import run_train
-    from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+def _baseline_train(
+    dataset: str,
+    config: str | None,
+    split: str,
+    max_samples: int,
+    out: Path,
+    *,
+    progress: bool,
+    **options: Any,
+) -> int:
+    """The baseline's training run (`baseline train`, `train --model lfcc-gmm`), and its line."""
+    from .lfcc_gmm.train import describe_training, train_baseline
 
-    baseline_args = argparse.Namespace(
-        dataset=args.dataset,
-        config=[args.config] if args.config else None,
-        split="train",
-        max_samples=OFFICIAL_INPUT_SAMPLES,
-        out=args.out,
-        components=64,
-        max_clips=2_000,
-        max_frames=200_000,
-        seed=args.seed,
+    path, model = train_baseline(
+        dataset,
+        out,
+        config=config,
+        split=split,
+        max_samples=max_samples,
+        progress=progress,
+        **options,
     )
-    return run_train(baseline_args)
+    print(describe_training(model, path))
+    return 0
+
+
+def _baseline_score(args: argparse.Namespace, max_samples: int) -> int:
+    """The baseline's scoring run (`baseline score`, `score` with an lfcc-gmm model)."""
+    from .lfcc_gmm.score import score_split
+
+    out, scored = score_split(
+        args.model,
+        args.dataset,
+        args.out,
+        configs=args.config or [None],
+        split=args.split,
+        max_samples=max_samples,
+        progress=args.progress,
+    )
+    print(f"scored {scored} clips; wrote {out}")
+    return 0
 
 
 def _baseline_model(model: Path) -> Path | None:
@@ -220,6 +328,10 @@ class score:
     """Score a split into the official `filename score label` file; resumes when rerun."""
 
     EPILOG = SCORE_EPILOG
+
+    @staticmethod
+    def resumes(args: argparse.Namespace) -> bool:
+        return True  # scored lines are kept in <out>.partial
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -240,10 +352,12 @@ class score:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         if _baseline_model(args.model):
-            from .lfcc_gmm.cli import run_score
+            _refuse_for_baseline(
+                args, score.add_arguments, (*NEURAL_RUN_OPTIONS, "--num-workers"), "score"
+            )
             from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
-            return run_score(argparse.Namespace(**vars(args), max_samples=OFFICIAL_INPUT_SAMPLES))
+            return _baseline_score(args, OFFICIAL_INPUT_SAMPLES)
         from tqdm import tqdm
 
         from .lfcc_gmm.score import run_identity
@@ -253,7 +367,7 @@ class score:
 
         device = resolve_device(args.device)
         loaded = load_detector(args.model, args.ssl, device)
-        print(f"scoring with {loaded.description}", file=sys.stderr)
+        log.info("scoring with %s", loaded.description)
         configs = args.config or [None]
         source = {
             "dataset": str(args.dataset),
@@ -261,7 +375,7 @@ class score:
             "split": args.split,
             "ssl": getattr(loaded.detector, "ssl", None),
         }
-        with tqdm(desc="scoring", unit="clip", file=sys.stderr, mininterval=1.0) as bar:
+        with tqdm(desc="scoring", unit="clip", mininterval=1.0, disable=not args.progress) as bar:
             out, scored = score_configs(
                 loaded.detector,
                 device,
@@ -313,12 +427,12 @@ class detect:
         for verdict in score_files(files, scorer, args.batch_size):
             if verdict.score is None:
                 failed += 1
-                print(f"codecfake detect: skipped {verdict.error}", file=sys.stderr)
+                log.warning("codecfake detect: skipped %s", verdict.error)
                 continue
             decision = "real" if verdict.score > threshold else "fake"
             print(f"{verdict.path}\t{verdict.score:.6f}\t{decision}", flush=True)
         if failed:
-            print(f"codecfake detect: {failed} of {len(files)} files unreadable", file=sys.stderr)
+            log.warning("codecfake detect: %d of %d files unreadable", failed, len(files))
         return 1 if failed else 0
 
 
@@ -330,6 +444,7 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
     if baseline_path is not None:
         from .lfcc_gmm.gmm import load_model
 
+        _refuse_for_baseline(args, detect.add_arguments, NEURAL_RUN_OPTIONS, "detect")
         gmm = load_model(baseline_path)
         threshold, stored = 0.0, "lfcc-gmm log-likelihood ratio"
 
@@ -349,11 +464,104 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
     if args.threshold is not None:
         return scorer, args.threshold
     if not stored:
-        print(
-            f"codecfake detect: {args.model} stores no threshold (a published checkpoint); "
+        log.warning(
+            "codecfake detect: %s stores no threshold (a published checkpoint); "
             "deciding at 0.5, give --threshold to choose",
-            file=sys.stderr,
+            args.model,
         )
     else:
-        print(f"codecfake detect: deciding at {threshold:.6g} ({stored})", file=sys.stderr)
+        log.info("codecfake detect: deciding at %.6g (%s)", threshold, stored)
     return scorer, threshold
+
+
+def _add_baseline_source(parser: argparse.ArgumentParser, default_split: str) -> None:
+    from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+
+    parser.add_argument("--dataset", required=True, help="prepared dataset folder or Hub id")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="configuration name (default: the dataset's default); score takes several, "
+        "each clip scored once",
+    )
+    parser.add_argument("--split", default=default_split, help=f"split (default: {default_split})")
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=OFFICIAL_INPUT_SAMPLES,
+        help="read at most this many 16 kHz samples of each clip; 0 = whole clip",
+    )
+
+
+class baseline:
+    """Train and run the reference countermeasure (LFCC features + a GMM pair), on CPU, from a stream.
+
+    `train` streams a split of any configuration, fits one Gaussian mixture to the LFCC frames of
+    real clips and one to those of fakes, and writes DIR/model.npz (plain arrays, no pickle) with
+    the run's DIR/config.json beside it. `score` streams a split and writes `filename score label`
+    lines (higher = more real), the official format that `codecfake eval` reads.
+    """
+
+    EPILOG = BASELINE_EPILOG
+
+    @staticmethod
+    def resumes(args: argparse.Namespace) -> bool:
+        return args.action == "score"  # training is one EM fit; scoring keeps its partial file
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+        fit = actions.add_parser(
+            "train",
+            help="fit the GMM pair on a streamed split",
+            description="Fit the LFCC-GMM pair on a streamed split and save DIR/model.npz.",
+            epilog=BASELINE_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_baseline_source(fit, "train")
+        fit.add_argument("--out", required=True, type=Path, help="run folder for model + config")
+        fit.add_argument("--components", type=int, default=64, help="mixture components per class")
+        fit.add_argument(
+            "--max-clips", type=int, default=2_000, help="clips per class to learn from; 0 = all"
+        )
+        fit.add_argument(
+            "--max-frames",
+            type=int,
+            default=200_000,
+            help="LFCC frames per class fed to EM; 0 = all",
+        )
+        fit.add_argument("--seed", type=int, default=0, help="seed for shuffling, subsampling, EM")
+        scoring = actions.add_parser(
+            "score",
+            help="score a streamed split into 'filename score label' lines",
+            description="Score a streamed split with a trained model; resumes an interrupted run.",
+            epilog=BASELINE_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_baseline_source(scoring, "test")
+        scoring.add_argument(
+            "--model", required=True, type=Path, help="model.npz or its run folder"
+        )
+        scoring.add_argument("--out", required=True, type=Path, help="score file to write")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from codecfake import CodecfakeError
+
+        if args.action == "score":
+            return _baseline_score(args, args.max_samples)
+        if args.config and len(args.config) > 1:
+            raise CodecfakeError("train takes one --config")
+        return _baseline_train(
+            args.dataset,
+            args.config[0] if args.config else None,
+            args.split,
+            args.max_samples,
+            args.out,
+            components=args.components,
+            max_clips=args.max_clips,
+            max_frames=args.max_frames,
+            seed=args.seed,
+            progress=args.progress,
+        )

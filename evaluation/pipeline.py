@@ -59,8 +59,11 @@ class Scored:
     warnings: list[str]
 
 
-def score(settings: EvalSettings) -> Scored:
-    """Read the score files, label them, and compute every row; warnings are returned, not shown."""
+def score(settings: EvalSettings, *, progress: bool = False) -> Scored:
+    """Read the score files, label them, and compute every row; warnings are returned, not shown.
+
+    ``progress`` shows bars while label and score files are read (the caller's choice).
+    """
     from codecfake_builder.release import release_conditions
 
     from .scores import dataset_label_index, read_score_files, release_label_index
@@ -70,11 +73,11 @@ def score(settings: EvalSettings) -> Scored:
     labels = None
     conditions: dict[str, Condition] = dict(CONDITIONS)
     if settings.labels:
-        labels = release_label_index(settings.labels)
+        labels = release_label_index(settings.labels, progress=progress)
         conditions = release_conditions(settings.labels)
     elif settings.dataset:
         labels = dataset_label_index(settings.dataset)
-    trials = read_score_files([Path(p) for p in settings.scores], labels)
+    trials = read_score_files([Path(p) for p in settings.scores], labels, progress=progress)
     groups = make_groups(trials, by_language=settings.by_language, conditions=conditions)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -93,14 +93,19 @@ def condition_of_score_file(path: os.PathLike[str] | str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def release_label_index(release_dir: os.PathLike[str] | str) -> dict[str, KnownClip]:
+def release_label_index(
+    release_dir: os.PathLike[str] | str, *, progress: bool = False
+) -> dict[str, KnownClip]:
     """Labels of every clip an extracted release's label files name (test split wins on clashes)."""
     if not (Path(release_dir) / "label").is_dir():
         raise EvaluationError(f"{release_dir}: not a release (no label/ folder with label files)")
     return {
         clip.file: KnownClip(clip.label == "real", clip.condition, clip.language)
         for _split, clip in tqdm(
-            iter_release_clips(release_dir), desc="reading label files", unit=" rows", disable=None
+            iter_release_clips(release_dir),
+            desc="reading label files",
+            unit=" rows",
+            disable=not progress,
         )
     }
 
@@ -341,12 +346,13 @@ def _condition_and_language(
 
 
 def read_score_files(
-    paths: Iterable[os.PathLike[str] | str], labels: Mapping[str, KnownClip] | None = None
+    paths: Iterable[os.PathLike[str] | str],
+    labels: Mapping[str, KnownClip] | None = None,
+    *,
+    progress: bool = False,
 ) -> Trials:
-    """All trials of several score files, e.g. one official file per condition.
-
-    A progress bar shows on a terminal only (``disable=None``), so pipes and logs stay clean.
-    """
+    """All trials of several score files, e.g. one official file per condition; ``progress``
+    shows a bar of files (the caller's choice, so pipes and logs stay clean)."""
     paths = list(paths)
-    progress = tqdm(paths, desc="reading score files", unit=" files", disable=None)
-    return Trials.concat(read_score_file(path, labels) for path in progress)
+    bar = tqdm(paths, desc="reading score files", unit=" files", disable=not progress)
+    return Trials.concat(read_score_file(path, labels) for path in bar)

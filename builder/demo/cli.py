@@ -8,6 +8,9 @@ extra conditions C8/C9), `codecfake prepare` makes the dataset folder, `load_dat
 (in memory and streaming), the LFCC-GMM baseline is trained and scores the test split, and
 `codecfake eval` prints the EER table and draws the DET plot. A Markdown report lands in --out.
 
+Each step calls its room's functions (the one place that imports every step) and prints the
+`codecfake` command it is equivalent to, for the same step on real data.
+
 The numbers describe this toy data, not Codecfake: random-weight codecs do not sound like trained
 ones, and Opus/MP3 are not the paper's codecs.
 """
@@ -15,16 +18,18 @@ ones, and Opus/MP3 are not the paper's codecs.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-EPILOG = """\
+if TYPE_CHECKING:
+    from .synthetic import SyntheticCorpora
+
+DEMO_EPILOG = """\
 examples:
   codecfake demo                       # 80 utterances, four codec conditions, into ./demo-out
   codecfake demo --quick --out /tmp/d  # the reduced run the tests use (well under a minute of work)
@@ -87,37 +92,11 @@ class DemoPaths:
         return self.out / "report.md"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--out", type=Path, default=Path("demo-out"), help="output folder (default: ./demo-out)"
-    )
-    parser.add_argument("--quick", action="store_true", help="a smaller corpus and fewer codecs")
-    parser.add_argument(
-        "--engine",
-        choices=("auto", "espeak-ng", "formant"),
-        default="auto",
-        help="speech for the corpus: espeak-ng when installed (auto), or the formant synthesiser",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="corpus, splits and codec weights")
-
-
 def _step(number: int, title: str, argv: Sequence[str] | None = None) -> None:
+    """A step's heading, and the ``codecfake`` command that does the same step."""
     print(f"\n[{number}/7] {title}", flush=True)
     if argv is not None:
         print("  $ codecfake " + shlex.join(argv), flush=True)
-
-
-def _cli(argv: list[str], capture: bool = False) -> str:
-    """Run one real ``codecfake`` subcommand in-process; a failure stops the demo."""
-    from codecfake import CodecfakeError
-    from codecfake_cli import main
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer) if capture else contextlib.nullcontext():
-        status = main(argv)
-    if status != 0:
-        raise CodecfakeError(f"demo step `codecfake {shlex.join(argv)}` failed (exit {status})")
-    return buffer.getvalue()
 
 
 def _loading_summary(dataset: Path, cache: Path) -> list[str]:
@@ -221,75 +200,165 @@ def write_report(
     return paths.report
 
 
-def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    from .synthetic import make_synthetic_corpora
+class demo:  # lower case: the class is the subcommand
+    """Run the whole benchmark on a small synthetic corpus, offline: corpus, codecs, dataset, detector, EER."""
 
-    started = time.perf_counter()
-    size = QUICK if args.quick else FULL
-    paths = DemoPaths(args.out)
-    paths.out.mkdir(parents=True, exist_ok=True)
+    EPILOG = DEMO_EPILOG
 
-    _step(1, "source corpus (synthetic, VCTK + AISHELL-3 layouts)")
-    corpora = make_synthetic_corpora(
-        paths.corpus,
-        speakers_per_language=size.speakers_per_language,
-        utterances_per_speaker=size.utterances_per_speaker,
-        seed=args.seed,
-        engine=args.engine,
-    )
-    print(f"  {corpora.vctk} and {corpora.aishell3}, spoken by {corpora.engine}")
+    @staticmethod
+    def resumes(args: argparse.Namespace) -> bool:
+        return True  # the corpus and every synthesised clip are reused
 
-    lossy = [definition.split("=")[0] for definition in LOSSY_CONDITIONS]
-    synthesize = [
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--out",
+            type=Path,
+            default=Path("demo-out"),
+            help="output folder (default: ./demo-out)",
+        )
+        parser.add_argument(
+            "--quick", action="store_true", help="a smaller corpus and fewer codecs"
+        )
+        parser.add_argument(
+            "--engine",
+            choices=("auto", "espeak-ng", "formant"),
+            default="auto",
+            help="speech for the corpus: espeak-ng when installed (auto), or the formant synthesiser",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="corpus, splits and codec weights")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+        from .synthetic import make_synthetic_corpora
+
+        started = time.perf_counter()
+        size = QUICK if args.quick else FULL
+        paths = DemoPaths(args.out)
+        paths.out.mkdir(parents=True, exist_ok=True)
+        progress = args.progress
+
+        _step(1, "source corpus (synthetic, VCTK + AISHELL-3 layouts)")
+        corpora = make_synthetic_corpora(
+            paths.corpus,
+            speakers_per_language=size.speakers_per_language,
+            utterances_per_speaker=size.utterances_per_speaker,
+            seed=args.seed,
+            engine=args.engine,
+        )
+        print(f"  {corpora.vctk} and {corpora.aishell3}, spoken by {corpora.engine}")
+        lossy = [definition.split("=")[0] for definition in LOSSY_CONDITIONS]
+        _synthesize(paths, size, corpora, args.seed, progress)
+        _prepare(paths, progress)
+
+        _step(4, "load_dataset, in memory and streaming")
+        loading = _loading_summary(paths.dataset, paths.out / ".hf-cache")
+        for line in loading:
+            print("  " + line)
+
+        _baseline(paths, size, lossy, args.seed, progress)
+        table = _evaluate(paths, progress)
+        print(table)
+
+        seconds = time.perf_counter() - started
+        report = write_report(
+            paths,
+            size,
+            corpora.engine,
+            [*size.conditions, *lossy],
+            loading,
+            table,
+            seconds,
+        )
+        print(f"\nwrote {paths.det} and {report} in {seconds:.0f} s")
+        print("\nnext, on the real release:\n" + next_commands())
+        return 0
+
+
+def _synthesize(
+    paths: DemoPaths, size: DemoSize, corpora: SyntheticCorpora, seed: int, progress: bool
+) -> None:
+    from ..codecs import parse_codec_definitions
+    from ..synthesis.merge import merge_release
+    from ..synthesis.pipeline import Settings, run_shard
+
+    command = [
         "synthesize", "--vctk", str(corpora.vctk), "--aishell3", str(corpora.aishell3),
         "--out", str(paths.release), "--conditions", ",".join(size.conditions),
         *(arg for d in LOSSY_CONDITIONS for arg in ("--codec", d)),
-        "--codec-weights", "random", "--seed", str(args.seed), "--device", "cpu",
+        "--codec-weights", "random", "--seed", str(seed), "--device", "cpu",
     ]  # fmt: skip
-    _step(2, "codec resynthesis (random-weight EnCodec/DAC, real Opus/MP3)", synthesize)
-    _cli(synthesize)
-
-    prepare = ["prepare", str(paths.release), str(paths.dataset), "--no-size-check"]
-    _step(3, "dataset folder (Parquet shards + card)", prepare)
-    _cli(prepare)
-
-    _step(4, "load_dataset, in memory and streaming")
-    loading = _loading_summary(paths.dataset, paths.out / ".hf-cache")
-    for line in loading:
-        print("  " + line)
-
-    train = [
-        "baseline", "train", "--dataset", str(paths.dataset), "--config", "all",
-        "--out", str(paths.run), "--components", str(size.components), "--seed", str(args.seed),
-    ]  # fmt: skip
-    _step(5, "train the reference baseline (LFCC + GMM pair)", train)
-    _cli(train)
-
-    configs = [arg for name in ("all", *lossy) for arg in ("--config", name)]
-    score = [
-        "baseline", "score", "--model", str(paths.run), "--dataset", str(paths.dataset),
-        *configs, "--split", "test", "--out", str(paths.scores),
-    ]  # fmt: skip
-    _step(6, "score the test split", score)
-    _cli(score)
-
-    evaluate = ["eval", str(paths.scores), "--labels", str(paths.release), "--det", str(paths.det)]
-    _step(7, "EER per condition", evaluate)
-    table = _cli(evaluate, capture=True)
-    print(table, end="")
-
-    seconds = time.perf_counter() - started
-    report = write_report(
-        paths,
-        size,
-        corpora.engine,
-        [*size.conditions, *lossy],
-        loading,
-        table,
-        seconds,
+    _step(2, "codec resynthesis (random-weight EnCodec/DAC, real Opus/MP3)", command)
+    settings = Settings(
+        out=paths.release,
+        corpora={"en": corpora.vctk, "zh": corpora.aishell3},
+        conditions=size.conditions,
+        codecs=tuple(parse_codec_definitions(LOSSY_CONDITIONS).values()),
+        weights="random",
+        seed=seed,
+        device="cpu",
     )
-    print(f"\nwrote {paths.det} and {report} in {seconds:.0f} s")
-    print("\nnext, on the real release:\n" + next_commands())
-    return 0
+    summary = run_shard(settings, progress=progress)
+    print(
+        f"  wrote {summary.written} files, {summary.finished_before} already finished; "
+        + merge_release(paths.release).describe()
+    )
+
+
+def _prepare(paths: DemoPaths, progress: bool) -> None:
+    from ..folder.prepare import prepare
+
+    command = ["prepare", str(paths.release), str(paths.dataset), "--no-size-check"]
+    _step(3, "dataset folder (Parquet shards + card)", command)
+    report = prepare(paths.release, paths.dataset, size_check=False, progress=progress)
+    for line in report.lines():
+        print(line)
+
+
+def _baseline(
+    paths: DemoPaths, size: DemoSize, lossy: Sequence[str], seed: int, progress: bool
+) -> None:
+    from codecfake_detectors.lfcc_gmm.score import score_split
+    from codecfake_detectors.lfcc_gmm.train import describe_training, train_baseline
+
+    dataset = str(paths.dataset)
+    command = [
+        "baseline", "train", "--dataset", dataset, "--config", "all",
+        "--out", str(paths.run), "--components", str(size.components), "--seed", str(seed),
+    ]  # fmt: skip
+    _step(5, "train the reference baseline (LFCC + GMM pair)", command)
+    model_path, model = train_baseline(
+        dataset, paths.run, config="all", components=size.components, seed=seed, progress=progress
+    )
+    print(describe_training(model, model_path))
+
+    configs = ["all", *lossy]
+    command = [
+        "baseline", "score", "--model", str(paths.run), "--dataset", dataset,
+        *(arg for name in configs for arg in ("--config", name)),
+        "--split", "test", "--out", str(paths.scores),
+    ]  # fmt: skip
+    _step(6, "score the test split", command)
+    out, scored = score_split(
+        paths.run, dataset, paths.scores, configs=configs, split="test", progress=progress
+    )
+    print(f"scored {scored} clips; wrote {out}")
+
+
+def _evaluate(paths: DemoPaths, progress: bool) -> str:
+    """The EER table (fixed polarity, as `codecfake eval` by default), and the DET plot."""
+    from codecfake_evaluation.det import plot_det
+    from codecfake_evaluation.pipeline import EvalSettings, score
+    from codecfake_evaluation.table import POOLED, format_table
+
+    command = ["eval", str(paths.scores), "--labels", str(paths.release), "--det", str(paths.det)]
+    _step(7, "EER per condition", command)
+    settings = EvalSettings(scores=(str(paths.scores),), labels=str(paths.release))
+    scored = score(settings, progress=progress)
+    for warning in scored.warnings:
+        print(f"warning: {warning}")
+    pooled = [g for g in scored.groups if g.language == POOLED]
+    plot_det(pooled, scored.rows, paths.det, title=f"DET curves ({settings.polarity} polarity)")
+    return format_table(scored.rows, settings.polarity)

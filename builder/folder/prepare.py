@@ -2,16 +2,13 @@
 
 The folder holds Parquet shards with the release's own audio bytes (every clip stored once: the
 real test clips all conditions share are one part), a dataset card whose YAML lists every
-configuration, and ``conditions.json``, which lets ``--add`` grow the folder later by new
+configuration, and ``codecfake_folder.json``, which lets ``--add`` grow the folder later by new
 conditions (C8, ...) without touching a byte of the shards already there.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -33,8 +30,8 @@ from .manifest import (
     folder_configs,
     is_dataset_folder,
 )
+    manifest_path,
 from .plan import (
-    UNKNOWN_LANGUAGE_OPTION,
     ReleasePlan,
     check_complete_sizes,
     find_release_root,
@@ -44,21 +41,6 @@ from .plan import (
 )
 from .reconcile import Reconciliation, reconcile
 from .shards import shard_files, shard_tasks, write_shard
-
-EPILOG = """\
-examples:
-  # the official release, extracted (zip -s 0 train_split.zip --out train.zip; unzip train.zip; ...)
-  codecfake prepare Codecfake/ codecfake-data/ --num-proc 4
-  python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
-
-  # only some archives extracted (e.g. label/ + test/C1..C7): you get exactly the configs they make
-  codecfake prepare Codecfake-test/ codecfake-test/
-
-  # grow a prepared folder by conditions from a rebuilt release (e.g. C8 from `codecfake synthesize`)
-  codecfake prepare rebuilt/ codecfake-data/ --add --made-by "Jane Doe, ACME lab" --checkpoint C8=kyutai/mimi
-
-An interrupted run (Ctrl-C, a killed job) resumes when rerun: finished shards are kept.
-A run that fails on bad input leaves nothing behind."""
 
 SOURCE_LICENCES = "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
 PROVENANCE_GLOBS = ("provenance*", "label/provenance*", "provenance/*")
@@ -131,7 +113,7 @@ def prepare(
     allow_unknown_language: bool = False,
     size_check: bool = True,
     into_aggregates: bool = False,
-    progress: bool = True,
+    progress: bool = False,
 ) -> PrepareReport:
     """Write the dataset folder ``out_dir`` from the extracted release ``release_dir``.
 
@@ -184,23 +166,24 @@ def add_conditions(
     max_shard_bytes: int = 500_000_000,
     allow_missing: bool = False,
     allow_unknown_language: bool = False,
-    progress: bool = True,
+    progress: bool = False,
 ) -> PrepareReport:
     """Merge the conditions of ``release_dir`` that ``dataset_dir`` lacks into it.
 
     Shards already in the folder are never rewritten; only new shard folders, provenance files,
-    ``conditions.json`` and README.md change, so a later ``publish`` uploads just those.
+    the manifest and README.md change, so a later ``publish`` uploads just those.
     """
     started = time.perf_counter()
     release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
     manifest = FolderManifest.read(folder)
     stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
+    manifest_file = manifest_path(folder)
     kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
     orphans = sorted(stored - set(manifest.provenance) - kept)
     if orphans:
         raise CodecfakeError(
-            f"{folder}: data/{orphans[0]} is not in {MANIFEST}, probably left by an interrupted "
-            "--add; remove it and rerun"
+            f"{folder}: data/{orphans[0]} is not in {manifest_file.name}, probably left by an "
+            "interrupted --add; remove it and rerun"
         )
     plan = plan_release(
         release,
@@ -235,7 +218,7 @@ def add_conditions(
         if (staging / "provenance").is_dir():
             (folder / "provenance").mkdir(exist_ok=True)
             os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
-        atomic_write_text(folder / MANIFEST, manifest.to_json())
+        atomic_write_text(manifest_file, manifest.to_json())
         write_card(folder, manifest)
         shutil.rmtree(staging)
     return PrepareReport(
@@ -404,9 +387,8 @@ def _copy_provenance(release: Path, target: Path) -> list[str]:
 def _recorded_checkpoints(folder: Path, conditions: set[str]) -> dict[str, str]:
     """condition -> the weights ``codecfake synthesize`` recorded for it in ``provenance.jsonl``.
 
-    Each record of that manifest carries the codec's ``checkpoint`` block (checkpoint id, or
-    "random" weights for smoke runs, and a hash of the weights); the first record per condition
-    speaks for all of its files. Lines in any other shape are not ours to judge and are skipped.
+    The first record per condition speaks for all of its files. Lines in any other shape (a
+    copied failure report) are not ours to judge and are skipped.
     """
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.jsonl")):
@@ -437,105 +419,3 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, out)
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$", re.IGNORECASE)
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-
-
-def parse_size(text: str) -> int:
-    """``500MB`` -> 500_000_000 (decimal units, as ``datasets`` counts shard sizes)."""
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"expected a size like 500MB or 2GB, got {text!r}")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").upper()])
-
-
-def _checkpoint(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name or not value:
-        raise argparse.ArgumentTypeError(f"expected COND=CHECKPOINT, got {text!r}")
-    return name, value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("release_dir", metavar="RELEASE_DIR", help="the extracted release")
-    parser.add_argument(
-        "out_dir", metavar="OUT_DIR", help="the dataset folder to write (or, with --add, to grow)"
-    )
-    parser.add_argument("--num-proc", type=int, default=1, help="processes writing shards")
-    parser.add_argument(
-        "--max-shard-size",
-        type=parse_size,
-        default="500MB",
-        help="audio bytes per Parquet shard (default: 500MB)",
-    )
-    parser.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="leave out label rows whose file is missing (e.g. A3's real clips), with a warning",
-    )
-    parser.add_argument(
-        UNKNOWN_LANGUAGE_OPTION,
-        action="store_true",
-        help="keep speech clips whose name tells no language (not pNNN_NNN / SSBxxxxyyyy); "
-        "they are counted under the pooled configurations (C1, ..., all) only",
-    )
-    parser.add_argument(
-        "--no-size-check",
-        action="store_true",
-        help="do not compare a complete release's sizes with dataset_infos.json (rebuilt releases)",
-    )
-    parser.add_argument(
-        "--add", action="store_true", help="merge the release's new conditions into OUT_DIR"
-    )
-    parser.add_argument(
-        "--into-aggregates",
-        action="store_true",
-        help="also pool new codec conditions (C8, ...) into en/zh/all: this changes the benchmark",
-    )
-    parser.add_argument("--made-by", default="", help="who made the new conditions (for the card)")
-    parser.add_argument(
-        "--checkpoint",
-        type=_checkpoint,
-        action="append",
-        default=[],
-        metavar="COND=ID",
-        help="the codec checkpoint a new condition was made with (repeatable)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    common = {
-        "num_proc": args.num_proc,
-        "max_shard_bytes": args.max_shard_size,
-        "allow_missing": args.allow_missing,
-        "allow_unknown_language": args.allow_unknown_language,
-        "into_aggregates": args.into_aggregates,
-    }
-    if args.add:
-        if args.no_size_check:
-            raise CodecfakeError(
-                "--no-size-check has no effect with --add, which never compares sizes with "
-                "dataset_infos.json (conditions beyond the paper have none); drop it"
-            )
-        report = add_conditions(
-            args.release_dir,
-            args.out_dir,
-            made_by=args.made_by,
-            checkpoints=dict(args.checkpoint),
-            **common,
-        )
-    else:
-        if args.made_by or args.checkpoint:
-            raise CodecfakeError("--made-by and --checkpoint describe conditions added with --add")
-        report = prepare(
-            args.release_dir, args.out_dir, size_check=not args.no_size_check, **common
-        )
-    for line in report.lines():
-        print(line)
-    return 0

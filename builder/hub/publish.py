@@ -10,8 +10,8 @@ honoured.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,74 +27,9 @@ from .validate import CARD, check_dataset_folder
 REPO_TYPE = "dataset"
 DEFAULT_BRANCH = "main"
 
-EPILOG = """\
-examples:
-  codecfake publish codecfake-data/ --repo-id my-org/codecfake --dry-run     what would be sent
-  codecfake publish codecfake-data/ --repo-id my-org/codecfake --private     create + upload
-  codecfake publish codecfake-data/ --repo-id my-org/codecfake               rerun: sends only what is missing
-  codecfake publish codecfake-data/ --repo-id my-org/codecfake --revision c8-review
-
-the token comes from HF_TOKEN or from `hf auth login`, and needs write access to the organisation.
-HF_ENDPOINT (or --endpoint) points at another Hub, e.g. a mirror."""
-
 
 class PublishError(CodecfakeError):
     """Publishing stopped: the message says why and what to do next."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dataset_dir",
-        type=Path,
-        metavar="DATASET_DIR",
-        help="folder written by `codecfake prepare`",
-    )
-    parser.add_argument(
-        "--repo-id",
-        required=True,
-        metavar="ORG/NAME",
-        help="the Hub dataset repository to publish to",
-    )
-    parser.add_argument(
-        "--private",
-        action="store_true",
-        help="create the repository private (no effect on an existing one)",
-    )
-    parser.add_argument(
-        "--revision",
-        default=None,
-        metavar="BRANCH",
-        help="branch to commit to, created from main if missing (default: main)",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print what would be created, uploaded and skipped, and change nothing",
-    )
-    parser.add_argument(
-        "--commit-message",
-        default=None,
-        help="commit summary (default: 'Publish <folder name> with codecfake')",
-    )
-    parser.add_argument(
-        "--endpoint",
-        default=None,
-        metavar="URL",
-        help="Hub URL (default: HF_ENDPOINT, else https://huggingface.co)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    publish(
-        args.dataset_dir,
-        args.repo_id,
-        private=args.private,
-        revision=args.revision,
-        dry_run=args.dry_run,
-        commit_message=args.commit_message,
-        endpoint=args.endpoint,
-    )
-    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +121,7 @@ def _same_content(path: Path, remote: Any, progress: Any) -> bool:
 
 
 def plan_publish(
-    api: Any, folder: Path, repo_id: str, revision: str, offline_ok: bool
+    api: Any, folder: Path, repo_id: str, revision: str, offline_ok: bool, progress: bool = False
 ) -> PublishPlan:
     """Compare the folder with the remote branch (or main, for a branch yet to be created)."""
     from huggingface_hub.errors import (
@@ -225,7 +160,7 @@ def plan_publish(
         unit="B",
         unit_scale=True,
         desc="comparing with the Hub",
-        disable=to_hash < (64 << 20),
+        disable=not progress or to_hash < (64 << 20),
     ) as progress:
         for name, path in files.items():
             if name not in remote:
@@ -252,6 +187,7 @@ def publish(
     commit_message: str | None = None,
     endpoint: str | None = None,
     echo: Callable[[str], None] = print,
+    progress: bool = False,
 ) -> PublishPlan:
     """Validate ``folder``, then create ``repo_id`` if needed and upload what it lacks.
 
@@ -274,7 +210,7 @@ def publish(
     api = HfApi(endpoint=endpoint)
     echo(f"{root} is valid: {len(local_files(root))} files")
     with _hub_errors(repo_id, api.endpoint):
-        plan = plan_publish(api, root, repo_id, branch, offline_ok=dry_run)
+        plan = plan_publish(api, root, repo_id, branch, offline_ok=dry_run, progress=progress)
     if dry_run:
         echo("dry run: nothing is created or uploaded")
         for line in plan.describe(private):
@@ -293,7 +229,7 @@ def publish(
         card = [f.path for f in plan.to_send if f.path == CARD]
         for paths, summary in ((shards, message), (card, f"{message}: dataset card")):
             if paths:
-                with _hub_progress():
+                with _hub_progress(progress):
                     api.upload_folder(
                         repo_id=repo_id,
                         repo_type=REPO_TYPE,
@@ -317,17 +253,29 @@ def _literal(path: str) -> str:
 
 
 @contextmanager
-def _hub_progress() -> Iterator[None]:
-    """Let huggingface_hub's upload pipeline report progress: a live bar on a terminal, and
-    periodic INFO lines otherwise (nohup, CI), which it only writes at INFO verbosity."""
+def _hub_progress(progress: bool) -> Iterator[None]:
+    """huggingface_hub's upload reporting under codecfake's policy: its bars only when
+    ``progress`` asks for them, and the periodic INFO lines it writes where a bar cannot live
+    (nohup, CI) unless codecfake's own log is quieter than INFO (``--quiet``)."""
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
     from huggingface_hub.utils import logging as hub_logging
 
     previous = hub_logging.get_verbosity()
-    hub_logging.set_verbosity(min(previous, hub_logging.INFO))
+    bars_were_off = are_progress_bars_disabled()
+    if logging.getLogger("codecfake").isEnabledFor(logging.INFO):
+        hub_logging.set_verbosity(min(previous, hub_logging.INFO))
+    if not progress:
+        disable_progress_bars()
     try:
         yield
     finally:
         hub_logging.set_verbosity(previous)
+        if not progress and not bars_were_off:
+            enable_progress_bars()
 
 
 def _auth_problem(error: Exception, repo_id: str) -> PublishError | None:

@@ -6,7 +6,6 @@ same bytes as one run, whichever order the shards finished in.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -28,12 +27,6 @@ from .settings import (
     read_settings,
     record_of_file,
 )
-
-EPILOG = """\
-example:
-  codecfake synthesize ... --out rebuilt/ --shard 0/2   # on one machine
-  codecfake synthesize ... --out rebuilt/ --shard 1/2   # on another, same --out (shared disk)
-  codecfake merge-shards rebuilt/"""
 
 FAILURES_FILE = "failures.jsonl"
 _SHARD_FILE = re.compile(r"^shard-(\d+)-of-(\d+)\.")
@@ -163,12 +156,3 @@ def disagreement(
         f"({' | '.join(parts)}); delete the files made with the wrong settings and rerun their "
         f"shard with those in {SETTINGS_FILE}"
     )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("release", type=Path, metavar="RELEASE_DIR", help="the --out of synthesize")
-
-
-def run(args: argparse.Namespace) -> int:
-    print(merge_release(args.release).describe())
-    return 0

@@ -162,8 +162,13 @@ def make_plan(settings: Settings, languages: Mapping[str, str]) -> tuple[SplitPl
     return {u: s for u, s in official.items() if u in languages}, missing
 
 
-def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSummary:
-    """Make this shard's files. Safe to rerun: finished files are skipped, the rest redone."""
+def run_shard(
+    settings: Settings, load: CodecLoader | None = None, *, progress: bool = False
+) -> ShardSummary:
+    """Make this shard's files. Safe to rerun: finished files are skipped, the rest redone.
+
+    ``progress`` shows a bar of clips (the caller's choice: batch logs want none).
+    """
     from tqdm import tqdm
 
     from ..codecs import release_condition
@@ -199,7 +204,9 @@ def run_shard(settings: Settings, load: CodecLoader | None = None) -> ShardSumma
     pending = set(todo)
     started = time.perf_counter()
     try:
-        with tqdm(total=len(todo), unit="clip", desc=f"synthesize {index}/{count}") as bar:
+        with tqdm(
+            total=len(todo), unit="clip", desc=f"synthesize {index}/{count}", disable=not progress
+        ) as bar:
             work = [b for b in batches if any(o.file in pending for u in b for o in outputs[u])]
             rates = {settings.sample_rate, *(c.sample_rate for c in codecs.values())}
             for batch, sources, unreadable in decoded_batches(work, listed, rates):

@@ -7,6 +7,7 @@ scikit-learn, and the trained model is a file of plain arrays that loads without
 
 Modules: :mod:`codecfake_detectors.lfcc_gmm.lfcc` (features), :mod:`codecfake_detectors.lfcc_gmm.gmm` (the model and its file),
 :mod:`codecfake_detectors.lfcc_gmm.stream` (clips from a dataset), :mod:`codecfake_detectors.lfcc_gmm.train`, :mod:`codecfake_detectors.lfcc_gmm.score`,
-:mod:`codecfake_detectors.lfcc_gmm.cli` (``codecfake baseline``) and :mod:`codecfake_detectors.lfcc_gmm.leave_one_out` (the fixture EER).
+and :mod:`codecfake_detectors.lfcc_gmm.leave_one_out` (the fixture EER); ``codecfake baseline``
+is :class:`codecfake_detectors.cli.baseline`.
 Nothing is imported here, so ``codecfake --help`` does not pay for SciPy.
 """

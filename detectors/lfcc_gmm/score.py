@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from codecfake_builder.io import atomic_write_text, replace_durably
 
 from .gmm import GmmPair
-from .stream import Clip
+from .stream import OFFICIAL_INPUT_SAMPLES, Clip
 
 
 def format_score_line(file: str, score: float, label: str) -> str:
@@ -72,3 +72,40 @@ def score_clips(
     replace_durably(partial, target)  # the finished file appears whole under its real name
     stamp.unlink()
     return target, scored
+
+
+def score_split(
+    model: os.PathLike[str] | str,
+    dataset: str,
+    out: os.PathLike[str] | str,
+    *,
+    configs: Sequence[str | None] = (None,),
+    split: str = "test",
+    max_samples: int = OFFICIAL_INPUT_SAMPLES,
+    progress: bool = False,
+) -> tuple[Path, int]:
+    """Score a streamed split of one or more configurations (shared clips once) into ``out``.
+
+    ``model`` is a model file or its run folder. Resumes an interrupted run of the same model and
+    split; returns the score file and how many clips this call scored.
+    """
+    from tqdm import tqdm
+
+    from .gmm import load_model
+    from .stream import iter_clips, open_split, unique_clips
+    from .train import MODEL_FILE
+
+    model_path = Path(model)
+    if model_path.is_dir():
+        model_path = model_path / MODEL_FILE
+    pair = load_model(model_path)
+    streams = [open_split(dataset, config, split) for config in configs]
+    clips = unique_clips(iter_clips(stream, max_samples) for stream in streams)
+    source = {
+        "dataset": str(dataset),
+        "config": list(configs),
+        "split": split,
+        "max_samples": max_samples,
+    }
+    with tqdm(desc="scoring", unit="clip", disable=not progress) as bar:
+        return score_clips(pair, clips, out, run_identity(model_path, source), bar)
