@@ -32,7 +32,7 @@ from codecfake_builder.codecs import (  # noqa: E402
     MissingPackageError,
     describe,
     load_codec,
-    parse_codec_definition,
+    parse_codec_definitions,
 )
 
 SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
@@ -84,8 +84,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    for name, definition in EXTRA.items():
-        parse_codec_definition(f"{name}={definition}")
+    added = parse_codec_definitions(f"{name}={definition}" for name, definition in EXTRA.items())
     source = speech(args.clips, args.seconds)
     speech_kind = "VCTK" if SAMPLES.is_dir() else "synthetic"
     print(
@@ -100,7 +99,7 @@ def main() -> int:
     for condition in args.codecs.split(","):
         start = time.perf_counter()
         try:
-            codec = load_codec(condition, weights="random", size=args.size)
+            codec = load_codec(added.get(condition, condition), weights="random", size=args.size)
         except MissingPackageError as error:
             print(f"| {condition} | not installed: {str(error).split('.')[0]} | | | | |")
             continue

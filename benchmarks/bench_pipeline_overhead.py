@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import soundfile  # noqa: E402
 import soxr  # noqa: E402
 
-from codecfake_builder.codecs import unregister_condition  # noqa: E402
+from codecfake_builder.codecs import parse_codec_definition  # noqa: E402
 from codecfake_builder.demo.synthetic import make_synthetic_corpora  # noqa: E402
 from codecfake_builder.synthesis.merge import merge_release  # noqa: E402
 from codecfake_builder.synthesis.pipeline import Settings, run_shard  # noqa: E402
@@ -48,13 +48,16 @@ ROWS = ("bare, sf.write", "bare, one write", "pipeline")
 
 def pipeline(corpora: dict[str, Path], out: Path) -> tuple[float, int]:
     settings = Settings(
-        out=out, corpora=corpora, conditions=(), definitions=("C8=identity",), device="cpu"
+        out=out,
+        corpora=corpora,
+        conditions=(),
+        codecs=(parse_codec_definition("C8=identity"),),
+        device="cpu",
     )
     started = time.perf_counter()
     run_shard(settings)
     merge_release(out)
     seconds = time.perf_counter() - started
-    unregister_condition("C8")
     return seconds, sum(1 for _ in out.rglob("*.wav"))
 
 
@@ -86,8 +89,8 @@ def bare_jobs(corpora: dict[str, Path], release: Path) -> list[tuple[Path, list[
     roots = {"VCTK": corpora["en"], "AISHELL-3": corpora["zh"]}
     by_source: dict[Path, list[str]] = {}
     for record in iter_records(release / "provenance.jsonl"):
-        source = roots[record["source"]["corpus"]] / record["source"]["path"]
-        by_source.setdefault(source, []).append(record["file"])
+        source = roots[record.source["corpus"]] / record.source["path"]
+        by_source.setdefault(source, []).append(record.file)
     return sorted(by_source.items())
 
 

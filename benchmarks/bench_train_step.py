@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT)]
 import torch  # noqa: E402
 
 from codecfake_detectors.models import MODEL_NAMES, build_detector  # noqa: E402
-from codecfake_detectors.runtime import resolve_device  # noqa: E402
+from codecfake_detectors.runtime import torch_device  # noqa: E402
 
 
 def xlsr_like(folder: Path) -> Path:
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default=",".join(MODEL_NAMES))
     args = parser.parse_args()
-    device = resolve_device(args.device)
+    device = torch_device(args.device)
     torch.manual_seed(0)
     waveforms = (0.1 * torch.randn(args.batch_size, 64_600)).to(device)
     labels = (torch.arange(args.batch_size) % 2).to(device)

@@ -362,10 +362,10 @@ class score:
 
         from .lfcc_gmm.score import run_identity
         from .run import load_detector
-        from .runtime import resolve_device
+        from .runtime import torch_device
         from .score import score_configs
 
-        device = resolve_device(args.device)
+        device = torch_device(args.device)
         loaded = load_detector(args.model, args.ssl, device)
         log.info("scoring with %s", loaded.description)
         configs = args.config or [None]
@@ -454,9 +454,9 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
     else:
         from .detect import neural_scorer
         from .run import load_detector
-        from .runtime import resolve_device
+        from .runtime import torch_device
 
-        device = resolve_device(args.device)
+        device = torch_device(args.device)
         loaded = load_detector(args.model, args.ssl, device)
         scorer = neural_scorer(loaded.detector, device)
         threshold = loaded.threshold if loaded.threshold is not None else 0.5

@@ -14,40 +14,13 @@ from typing import Any
 
 import torch
 
-import codecfake
+from codecfake_builder.environment import resolve_device
 
 
-def resolve_device(text: str) -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:1``, ``mps``... as torch spells them, checked to exist here.
-
-    ``auto`` is the first GPU when torch sees one, else the CPU.
-    """
-    if text == "auto":
-        text = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(text)
-    except RuntimeError as error:
-        raise codecfake.CodecfakeError(
-            f"--device {text!r}: not a torch device ({error})"
-        ) from error
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise codecfake.CodecfakeError(
-                f"--device {text}: torch sees no CUDA GPU here (torch {torch.__version__}); "
-                "use --device cpu"
-            )
-        if device.index is not None and device.index >= count:
-            raise codecfake.CodecfakeError(
-                f"--device {text}: this machine has {count} CUDA GPU(s), cuda:0..cuda:{count - 1}"
-            )
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise codecfake.CodecfakeError(f"--device {text}: MPS is not available here; use cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        available = getattr(getattr(torch, device.type, None), "is_available", None)
-        if available is None or not available():
-            raise codecfake.CodecfakeError(f"--device {text}: not available on this machine")
-    return device
+def torch_device(text: str) -> torch.device:
+    """``--device`` (``cpu``, ``cuda:1``, ``mps``, ``auto``...) checked to exist here, as the
+    :class:`torch.device` the detectors compute on (see :func:`resolve_device`)."""
+    return torch.device(resolve_device(text))
 
 
 @dataclass(frozen=True)
@@ -84,9 +57,9 @@ def start_ranks(device_text: str) -> tuple[Ranks, torch.device]:
     ``--device cuda`` under torchrun means one GPU per rank, ``cuda:<local rank>``.
     """
     ranks = launched_ranks()
-    device = resolve_device(device_text)
+    device = torch_device(device_text)
     if device.type == "cuda" and ranks.distributed and device.index is None:
-        device = resolve_device(f"cuda:{ranks.local_rank}")
+        device = torch_device(f"cuda:{ranks.local_rank}")
     if ranks.distributed and not torch.distributed.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":

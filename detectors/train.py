@@ -15,7 +15,6 @@ where the killed one would have gone.
 from __future__ import annotations
 
 import logging
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 import codecfake
+from codecfake_builder.environment import package_versions
 
 from . import run as run_files
 from .data import MapClips, StreamClips, clip_dataset, dataset_fingerprint
@@ -113,8 +113,6 @@ def check_settings(out: Path, settings: TrainSettings) -> dict[str, Any] | None:
 
 
 def run_config(settings: TrainSettings, ranks: Ranks) -> dict[str, Any]:
-    from codecfake_builder.codecs.fingerprint import package_versions
-
     return {
         "settings": settings.recipe(),
         "dataset": dataset_fingerprint(settings.dataset, settings.config, settings.train_split),
@@ -122,10 +120,7 @@ def run_config(settings: TrainSettings, ranks: Ranks) -> dict[str, Any]:
             settings.dataset, settings.config, settings.validation_split
         ),
         "world_size": ranks.world_size,
-        "versions": {
-            **package_versions("torch", "transformers", "datasets", "safetensors", "numpy"),
-            "python": platform.python_version(),
-        },
+        "versions": package_versions(),
     }
 
 

@@ -35,7 +35,8 @@ DEFAULT_RESAMPLES = 1000
 """Bootstrap replicates behind each 95% interval. The search draws a replicate in ``O(log n)``,
 so 1,000 of them cost about as much as one sort of the scores."""
 
-_LABEL_ALIASES = {"real": True, "bonafide": True, "fake": False, "spoof": False}
+LABEL_WORDS = {"real": True, "bonafide": True, "fake": False, "spoof": False}
+"""Label words (lower case) -> whether they mean real: Codecfake's and ASVspoof's spellings."""
 
 
 class EvaluationError(CodecfakeError, ValueError):
@@ -86,12 +87,12 @@ def labels_to_real(labels: Sequence[object] | np.ndarray) -> np.ndarray:
             )
         return array == LABEL_NAMES.index("real")
     values, inverse = np.unique(array.astype(str), return_inverse=True)
-    unknown = [v for v in values.tolist() if v.lower() not in _LABEL_ALIASES]
+    unknown = [v for v in values.tolist() if v.lower() not in LABEL_WORDS]
     if unknown:
         raise EvaluationError(
             f"unknown labels {unknown[:5]} (expected real/fake or bonafide/spoof)"
         )
-    return np.array([_LABEL_ALIASES[v.lower()] for v in values.tolist()], dtype=bool)[inverse]
+    return np.array([LABEL_WORDS[v.lower()] for v in values.tolist()], dtype=bool)[inverse]
 
 
 def checked_scores(scores: Sequence[float] | np.ndarray, what: str) -> np.ndarray:

@@ -17,13 +17,12 @@ import hashlib
 import json
 import math
 import os
-import platform
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
+from codecfake_builder.environment import package_versions
 from codecfake_builder.io import atomic_write_text
 
 from .dcf import ASVSPOOF5
@@ -34,7 +33,6 @@ FORMAT = "codecfake-result"
 VERSION = 1
 MEASURED = "measured"
 AS_PUBLISHED = "as published"
-LIBRARIES = ("numpy", "pyarrow", "datasets")
 _ABS_TOL = 1e-9
 """How far a re-scored number may drift (float summation order across NumPy builds); any real
 change to a score moves an EER by at least 1 / (2 * n) of a percent, far above it."""
@@ -52,21 +50,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def versions() -> dict[str, str | None]:
-    import codecfake
-
-    found: dict[str, str | None] = {
-        "python": platform.python_version(),
-        "codecfake": codecfake.__version__,
-    }
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
 def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
     """What labelled the scores, identified by content, with the split sizes it holds."""
     if settings.labels:
@@ -81,14 +64,14 @@ def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
             splits.setdefault(split, {})[label_file.name] = rows
         return {"source": "release", "fingerprint": fingerprint(release), "label_rows": splits}
     if settings.dataset:
-        from codecfake_builder.folder.manifest import MANIFEST, FolderManifest, folder_configs
+        from codecfake_builder.folder.manifest import FolderManifest, folder_configs, manifest_path
 
         folder = Path(settings.dataset)
         manifest = FolderManifest.read(folder)
         return {
             "source": "prepared folder",
             "releases": manifest.releases,
-            "manifest_sha256": sha256_of(folder / MANIFEST),
+            "manifest_sha256": sha256_of(manifest_path(folder)),
             "split_sizes": {c.name: c.sizes for c in folder_configs(folder, manifest)},
         }
     return {"source": "labels in the score files"}
@@ -125,7 +108,7 @@ def make_record(settings: EvalSettings, rows: Iterable[Row], path: Path) -> dict
         "dataset": dataset_facts(settings),
         "polarity": {"mode": settings.polarity, "rule": POLARITY_RULES[settings.polarity]},
         "costs": {"p_spoof": ASVSPOOF5.p_spoof, "c_miss": ASVSPOOF5.c_miss, "c_fa": ASVSPOOF5.c_fa},
-        "versions": versions(),
+        "versions": package_versions(),
         "rows": [row.to_json() for row in rows],
     }
 

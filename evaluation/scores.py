@@ -30,9 +30,8 @@ from tqdm import tqdm
 from codecfake import LABEL_NAMES, REAL_CONDITION, ReleaseError, parse_file_name
 from codecfake_builder.release import iter_release_clips
 
-from .eer import EvaluationError
+from .eer import LABEL_WORDS, EvaluationError
 
-LABEL_WORDS = {"real": True, "bonafide": True, "fake": False, "spoof": False}
 _SCORE_FILE_CONDITION = re.compile(r"^(?:(?P<c>C\d+(?:-\d+)?)|L(?P<alm>\d+)|(?P<a>A\d+))(?=[_.-])")
 
 

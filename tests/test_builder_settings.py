@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,11 @@ from test_codecs_plugins import install_plugin
 
 from codecfake import CodecfakeError
 from codecfake_builder.demo.synthetic import make_synthetic_corpora
-from codecfake_builder.synthesis.provenance import dumps, iter_records
+from codecfake_builder.synthesis.provenance import iter_records
 from codecfake_builder.synthesis.settings import SETTINGS_FILE, record_settings
 from codecfake_cli import main
 
 TESTS = Path(__file__).parent
-ADDED = [f"C{k}" for k in range(8, 13)]
 OPUS_12 = ["--conditions", "C8", "--codec", "C8=opus@12kbps"]
 OPUS_24 = ["--conditions", "C8", "--codec", "C8=opus@24kbps"]
 
@@ -42,23 +40,7 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return ["--vctk", str(made.vctk), "--aishell3", str(made.aishell3)]
 
 
-@pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[None]:
-    yield
-    forget_added_conditions()
-
-
-def forget_added_conditions() -> None:
-    """``--codec`` registers conditions in-process; a new command line is a new process."""
-    from codecfake_builder.codecs import unregister_condition
-
-    for name in ADDED:
-        unregister_condition(name)
-
-
-def synthesize(out: Path, corpora: list[str], *options: str, fresh: bool = True) -> int:
-    if fresh:
-        forget_added_conditions()
+def synthesize(out: Path, corpora: list[str], *options: str) -> int:
     command = ["synthesize", *corpora, "--out", str(out), "--device", "cpu", "--batch-size", "2"]
     return main([*command, *options])  # batches of 2: each shard has work
 
@@ -75,7 +57,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def bitrates(release: Path, condition: str) -> list[float]:
     records = iter_records(release / "provenance.jsonl")
-    return [r["codec"]["bitrate_kbps"] for r in records if r["condition"] == condition]
+    return [r.codec["bitrate_kbps"] for r in records if r.codec and r.condition == condition]
 
 
 def test_a_shard_with_another_codec_spec_is_refused(
@@ -170,12 +152,12 @@ def craft_disagreement(release: Path, edit: str) -> None:
     log = release / ".synthesize" / "shard-1-of-2.log.jsonl"
     records = list(iter_records(log))
     for record in records:
-        if record["condition"] == "C8":
+        if record.condition == "C8" and record.codec and record.checkpoint:
             if edit == "bitrate":
-                record["codec"]["bitrate_kbps"] = 24.0
+                record.codec["bitrate_kbps"] = 24.0
             else:
-                record["checkpoint"]["weights_sha256"] = "ab" * 32
-    log.write_text("".join(dumps(r) for r in records))
+                record.checkpoint["weights_sha256"] = "ab" * 32
+    log.write_text("".join(r.to_json() for r in records))
 
 
 @pytest.mark.parametrize(("edit", "shown"), [("bitrate", "24 kbps"), ("weights", "sha256:abab")])
@@ -207,9 +189,8 @@ def test_two_shards_started_together_both_succeed_and_merge(
 
     def shard(index: int) -> None:
         start.wait()
-        codes[index] = synthesize(out, corpora, *OPUS_12, "--shard", f"{index}/2", fresh=False)
+        codes[index] = synthesize(out, corpora, *OPUS_12, "--shard", f"{index}/2")
 
-    forget_added_conditions()
     workers = [threading.Thread(target=shard, args=(index,)) for index in (0, 1)]
     for worker in workers:
         worker.start()

@@ -50,19 +50,6 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield site
 
 
-@pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[None]:
-    """``--codec`` registers conditions in-process; each test starts and ends without them."""
-    from codecfake_builder.codecs import unregister_condition
-
-    added = [f"C{k}" for k in range(8, 13)]
-    for name in added:
-        unregister_condition(name)
-    yield
-    for name in added:
-        unregister_condition(name)
-
-
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory, vctk_samples: Path) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("corpora")
@@ -355,17 +342,16 @@ def test_every_available_backend(
     """Each backend this machine can run, at its real rate, into one release (random weights)."""
     import datasets
 
-    from codecfake_builder.codecs import CodecError, check_loadable, parse_codec_definition
+    from codecfake_builder.codecs import CodecError, check_loadable, parse_codec_definitions
 
     added = {"C8": "identity", "C9": "opus@12kbps", "C10": "mp3@24kbps", "C11": "mimi@q8"}
     definitions = [f"{name}={definition}" for name, definition in added.items()]
-    for definition in definitions:
-        parse_codec_definition(definition)
+    defined = parse_codec_definitions(definitions)
     candidates = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C3-2", "C4-1", *added]
     available = []
     for name in candidates:
         try:
-            check_loadable([name])
+            check_loadable([defined.get(name, name)])
             available.append(name)
         except CodecError as error:  # e.g. the speechtokenizer package is not installed
             print(f"{name} not available here: {error}")

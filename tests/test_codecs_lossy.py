@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from helpers.codecs_audio import assert_resynthesis, speech_clips
 
-from codecfake_builder.codecs import load_codec, lossy_condition, unregister_condition
+from codecfake_builder.codecs import load_codec, lossy_condition
 
-
-@pytest.fixture(autouse=True, scope="module")
-def lossy_conditions() -> Iterator[None]:
+LOSSY = {
+    name: lossy_condition(codec, kbps=kbps, name=name)
     for name, codec, kbps in (
         ("C8", "opus", 8),
         ("C9", "opus", 32),
         ("C10", "mp3", 16),
         ("C11", "mp3", 64),
-    ):
-        lossy_condition(codec, kbps=kbps, name=name)
-    yield
-    for name in ("C8", "C9", "C10", "C11"):
-        unregister_condition(name)
+    )
+}
 
 
 def _error(reference: np.ndarray, decoded: np.ndarray) -> float:
@@ -36,7 +30,7 @@ def test_lossy_codecs_change_speech_and_a_lower_bitrate_changes_it_more(
     clips = speech_clips(request, 16_000, seconds=2.0)
     errors = {}
     for name in (low, high):
-        codec = load_codec(name)
+        codec = load_codec(LOSSY[name])
         outputs = codec.resynthesize(clips)
         assert_resynthesis(clips, outputs)
         np.testing.assert_array_equal(codec.resynthesize(clips)[0], outputs[0])  # deterministic

@@ -69,17 +69,9 @@ def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
 
 
 def test_a_plugin_can_bring_a_new_family_as_a_new_condition(site: Path) -> None:
-    from codecfake_builder.codecs import (
-        parse_codec_definition,
-        release_condition,
-        unregister_condition,
-    )
+    from codecfake_builder.codecs import parse_codec_definition, release_condition
 
     install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
-    try:
-        parse_codec_definition("C8=tinyrvq@16khz,q2")
-        codec = load_codec("C8", weights="random")
-        assert codec.resynthesize([np.zeros(100, np.float32)])[0].shape == (100,)
-        assert release_condition(codec.spec).codec == "tinyrvq"
-    finally:
-        unregister_condition("C8")
+    codec = load_codec(parse_codec_definition("C8=tinyrvq@16khz,q2"), weights="random")
+    assert codec.resynthesize([np.zeros(100, np.float32)])[0].shape == (100,)
+    assert release_condition(codec.spec).codec == "tinyrvq"

@@ -1,13 +1,15 @@
-"""The codec registry: paper conditions, added conditions (C8+), option parsing, clear errors."""
+"""The codec registry: paper conditions, added conditions (C8+) as values, option parsing, clear
+errors. No fixture resets anything: parsing a definition registers nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
 
 import pytest
 
 import codecfake
 from codecfake_builder.codecs import (
+    BUILTIN_SPECS,
     FAMILIES,
     PAPER_SPECS,
     CodecError,
@@ -22,17 +24,9 @@ from codecfake_builder.codecs import (
     lossy_condition,
     parse_checkpoint_overrides,
     parse_codec_definition,
+    parse_codec_definitions,
     release_condition,
-    unregister_condition,
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_registry() -> Iterator[None]:
-    before = set(condition_names())
-    yield
-    for name in set(condition_names()) - before:
-        unregister_condition(name)
 
 
 def test_every_paper_codec_condition_has_a_spec_that_matches_the_benchmark() -> None:
@@ -63,7 +57,7 @@ def test_unknown_and_non_codec_conditions_are_refused_with_the_known_names() -> 
 def test_a_definition_string_makes_a_release_condition() -> None:
     spec = parse_codec_definition("C8=mimi:kyutai/mimi@1.1kbps")
     assert (spec.family, spec.checkpoint, spec.bitrate_kbps) == ("mimi", "kyutai/mimi", 1.1)
-    assert get_spec("C8") == spec and "C8" in condition_names()
+    assert get_spec("C8", {"C8": spec}) == spec and "C8" in condition_names({"C8": spec})
     condition = release_condition(spec)
     assert (condition.name, condition.prefix, condition.label_idx) == ("C8", "F08_", "8")
     assert condition.codec == "Mimi" and condition.splits == ("test",)
@@ -111,11 +105,26 @@ def test_bad_definitions_say_what_is_wrong(text: str, message: str) -> None:
         parse_codec_definition(text)
 
 
+def test_parsing_a_definition_leaves_the_built_in_registry_unchanged() -> None:
+    before = copy.deepcopy(dict(BUILTIN_SPECS)), list(condition_names())
+    spec = parse_codec_definition("C8=mimi:kyutai/mimi@1.1kbps")
+    lossy_condition("opus", kbps=12, name="C9")
+    assert (dict(BUILTIN_SPECS), condition_names()) == before
+    assert "C8" not in condition_names()
+    with pytest.raises(UnknownConditionError, match="'C8'"):
+        get_spec("C8")  # known only to whoever holds the spec
+    with pytest.raises(TypeError):
+        BUILTIN_SPECS["C8"] = spec  # type: ignore[index]  # the table is read-only
+    with pytest.raises(TypeError):
+        FAMILIES["mimi"] = FAMILIES["dac"]  # type: ignore[index]
+
+
 def test_redefining_a_number_differently_is_refused_but_repeating_it_is_fine() -> None:
     first = lossy_condition("opus", kbps=12, name="C8")
     assert lossy_condition("opus", kbps=12, name="C8") == first
-    with pytest.raises(CodecSpecError, match="C8 is already defined as C8: opus at 12 kbps"):
-        lossy_condition("opus", kbps=16, name="C8")
+    assert parse_codec_definitions(["C8=opus@12kbps", "C8=opus@12kbps"]) == {"C8": first}
+    with pytest.raises(CodecSpecError, match="C8 is defined twice, as C8: opus at 12 kbps"):
+        parse_codec_definitions(["C8=opus@12kbps", "C8=opus@16kbps"])
     condition = release_condition(first)
     assert (
         condition.codec == "Opus 12 kbps"
@@ -144,6 +153,10 @@ def test_checkpoint_overrides() -> None:
         parse_checkpoint_overrides(["C4=a", "C4=b"])
     with pytest.raises(UnknownConditionError, match="'C99'"):
         parse_checkpoint_overrides(["C99=x"])
+    added = parse_codec_definitions(["C9=mimi"])
+    assert parse_checkpoint_overrides(["C9=/models/mimi"], added) == {"C9": "/models/mimi"}
+    with pytest.raises(UnknownConditionError, match="'C9'"):
+        parse_checkpoint_overrides(["C9=/models/mimi"])  # not defined in this run
 
 
 @pytest.mark.parametrize(
@@ -158,6 +171,15 @@ def test_plugin_families_fail_at_once_saying_what_to_register(condition: str, fa
         load_codec(condition, weights="random")
     with pytest.raises(MissingPluginError):
         check_loadable(["C4", condition])
+
+
+def test_an_added_spec_loads_by_value_and_its_name_alone_does_not() -> None:
+    spec = lossy_condition("opus", kbps=12, name="C8")
+    check_loadable([spec])
+    codec = load_codec(spec)
+    assert codec.spec == spec and codec.provenance["condition"] == "C8"
+    with pytest.raises(UnknownConditionError):
+        load_codec("C8")
 
 
 def test_weights_must_be_pretrained_or_random() -> None:

@@ -241,7 +241,7 @@ def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> 
     assert _main(capsys, *argv, str(scores))[0] == 0
     dataset = read_record(target)["dataset"]
     assert dataset["source"] == "prepared folder"
-    manifest = tmp_path / "dataset" / "conditions.json"
+    manifest = tmp_path / "dataset" / "codecfake_folder.json"
     assert dataset["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
     # Test split sizes, counted from the rows the factory wrote.
     reals = sum(r.label == "real" for r in tests)

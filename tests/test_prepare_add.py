@@ -14,7 +14,7 @@ from helpers.release_factory import Release, dataset_row_key, make_release, spec
 
 import codecfake
 import codecfake_cli
-from codecfake_builder.folder.prepare import prepare
+from codecfake_builder.folder.prepare import add_conditions, prepare
 
 C8 = codecfake.user_condition("C8", "Mimi", sample_rate=24_000, bitrate_kbps=1.1, quantizers=8)
 BASE = ("C1", "C7")
@@ -66,7 +66,7 @@ def test_add_keeps_every_shard_and_adds_the_new_configurations(base, c8_release,
     assert add(c8_release, folder, "--made-by", "Test Lab", "--checkpoint", "C8=kyutai/mimi") == 0
     after = digest(folder)
     changed = {name for name in before if after[name] != before[name]}
-    assert changed == {"README.md", "conditions.json"}
+    assert changed == {"README.md", "codecfake_folder.json"}
     added = set(after) - set(before)
     assert {n for n in added if n.endswith(".parquet")} == {
         "data/C8/test/en-00000-of-00001.parquet",
@@ -78,6 +78,34 @@ def test_add_keeps_every_shard_and_adds_the_new_configurations(base, c8_release,
     assert {k: v for k, v in now.items() if k in sizes_before} == sizes_before
     assert set(now) - set(sizes_before) == {"en_C8", "zh_C8", "C8"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "c8", "codecfake"]
+
+
+def test_a_folder_made_before_keeps_its_conditions_json_manifest(base, c8_release):
+    """Folders prepared before the manifest had its own name used ``conditions.json``: they are
+    read, and ``--add`` updates that file rather than leave two manifests to publish."""
+    from codecfake_builder.folder.manifest import (
+        LEGACY_MANIFEST,
+        MANIFEST,
+        FolderManifest,
+        is_dataset_folder,
+        manifest_path,
+    )
+
+    _, folder = base
+    new = FolderManifest.read(folder)
+    (folder / MANIFEST).rename(folder / LEGACY_MANIFEST)
+    assert is_dataset_folder(folder) and manifest_path(folder) == folder / LEGACY_MANIFEST
+    assert FolderManifest.read(folder) == new
+    before = digest(folder)
+    add_conditions(c8_release.root, folder, progress=False)
+    after = digest(folder)
+    assert {name for name in before if after[name] != before[name]} == {
+        "README.md",
+        LEGACY_MANIFEST,
+    }
+    assert not (folder / MANIFEST).exists()
+    manifest = json.loads((folder / LEGACY_MANIFEST).read_text())
+    assert [c["name"] for c in manifest["conditions"]] == ["C8"]
 
 
 def test_the_added_condition_loads_and_pairs_with_the_stored_reals(base, c8_release, tmp_path):
@@ -109,7 +137,7 @@ def test_the_card_states_where_the_new_condition_came_from(base, c8_release):
     assert json.loads((folder / link).read_text()) == PROVENANCE
     c1 = next(line for line in body.splitlines() if line.startswith("| C1 |"))
     assert "official Codecfake release" in c1 and "CC BY-NC-ND 4.0" in c1
-    manifest = json.loads((folder / "conditions.json").read_text())
+    manifest = json.loads((folder / "codecfake_folder.json").read_text())
     assert [c["name"] for c in manifest["conditions"]] == ["C8"]
 
 
@@ -173,7 +201,9 @@ def test_a_shard_folder_left_by_an_interrupted_add_is_named(base, c8_release, ca
     (folder / "data" / "C8" / "test").mkdir(parents=True)
     assert add(c8_release, folder) == 1
     err = capsys.readouterr().err
-    assert f"{folder}: data/C8 is not in conditions.json" in err and "remove it and rerun" in err
+    assert (
+        f"{folder}: data/C8 is not in codecfake_folder.json" in err and "remove it and rerun" in err
+    )
 
 
 def test_a_release_with_a_new_condition_prepares_it_outside_the_benchmark(tmp_path):
@@ -189,26 +219,40 @@ def test_a_release_with_a_new_condition_prepares_it_outside_the_benchmark(tmp_pa
     assert {c.name: c for c in pooled.configs}["all"].sizes == {
         s: len(r) for s, r in expected.items()
     }
-    manifest = json.loads((tmp_path / "out" / "conditions.json").read_text())
+    manifest = json.loads((tmp_path / "out" / "codecfake_folder.json").read_text())
     assert manifest["provenance"]["C8"]["licence"] == "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
     assert codecfake.Condition.from_dict(manifest["conditions"][0]) == C8
 
 
 def test_the_checkpoint_comes_from_the_builders_provenance_manifest(base, c8_release):
     _, folder = base
-    records = [
-        {
-            "file": "F08_x.wav",
-            "condition": "C8",
-            "checkpoint": {
-                "checkpoint": "kyutai/mimi",
-                "weights": "pretrained",
-                "weights_sha256": "0123456789abcdef",
-            },
-        },
-        {"file": "p226_201.wav", "condition": "real", "checkpoint": None},
-    ]
-    lines = "".join(json.dumps(r) + "\n" for r in records) + "not json\n"
+    from codecfake_builder.synthesis.provenance import FileRecord
+
+    def record(file: str, condition: str, checkpoint: dict | None) -> FileRecord:
+        return FileRecord(
+            file=file,
+            label="real" if checkpoint is None else "fake",
+            idx="0" if checkpoint is None else "8",
+            split="test",
+            condition=condition,
+            utterance="p226_201",
+            sha256="00" * 32,
+            sample_rate=16_000,
+            source={"corpus": "VCTK", "path": "wav48/p226/p226_201.wav", "sha256": "11" * 32},
+            codec=None,
+            checkpoint=checkpoint,
+            weights=None if checkpoint is None else "pretrained",
+            device=None if checkpoint is None else "cpu",
+            versions={},
+        )
+
+    weights = {
+        "checkpoint": "kyutai/mimi",
+        "weights": "pretrained",
+        "weights_sha256": "0123456789abcdef",
+    }
+    records = [record("F08_x.wav", "C8", weights), record("p226_201.wav", "real", None)]
+    lines = "".join(r.to_json() for r in records) + "not json\n"
     (c8_release.root / "provenance.jsonl").write_text(lines)
     assert add(c8_release, folder) == 0
     _, body = card(folder)

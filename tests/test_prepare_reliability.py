@@ -106,7 +106,7 @@ def test_differing_copies_are_kept_and_each_configuration_reads_its_own(release,
         own = (release.root / "test" / folder / real.file).read_bytes()
         assert rows[0]["audio"]["bytes"] == own, config
     assert "differing copies" in (out / "README.md").read_text()
-    manifest = json.loads((out / "conditions.json").read_text())
+    manifest = json.loads((out / "codecfake_folder.json").read_text())
     assert any(real.file in entry for entry in manifest["differing_copies"])
 
 

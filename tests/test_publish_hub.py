@@ -179,7 +179,11 @@ def test_add_a_codec_then_publish_sends_only_the_new_shards_and_the_card(
     assert publish(dataset_folder, hub) == 0
     sent = hub.sent_paths(hub.commits[commits:])
     assert sorted(sent) == sorted(changed)  # each changed file once, nothing else
-    assert new_shards | {"README.md"} <= set(sent) <= new_shards | {"README.md", "conditions.json"}
+    assert (
+        new_shards | {"README.md"}
+        <= set(sent)
+        <= new_shards | {"README.md", "codecfake_folder.json"}
+    )
     assert sent[-1] == "README.md"
     assert hub.files(REPO) == after
 

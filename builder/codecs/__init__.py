@@ -4,6 +4,8 @@ The pipeline needs only this package's top level::
 
     spec = get_spec("C4")                             # what C4 is
     codec = load_codec("C4", weights="random")        # or checkpoint="facebook/encodec_24khz"
+    c8 = parse_codec_definition("C8=opus@12kbps")     # a new condition: a value, not registered
+    opus = load_codec(c8)
     fakes = codec.resynthesize([wave_24k, ...])       # same lengths, float32
     codec.provenance                                  # checkpoint, weights hash, versions
 
@@ -30,9 +32,11 @@ from .loading import (
 )
 from .plugins import ENTRY_POINT_GROUP, installed_plugins
 from .registry import (
+    BUILTIN_SPECS,
     FAMILIES,
     IDENTITY_CONDITION,
     PAPER_SPECS,
+    collect_specs,
     condition_names,
     define_condition,
     describe,
@@ -40,12 +44,12 @@ from .registry import (
     is_paper_condition,
     lossy_condition,
     parse_codec_definition,
-    register_condition,
+    parse_codec_definitions,
     release_condition,
-    unregister_condition,
 )
 
 __all__ = [
+    "BUILTIN_SPECS",
     "ENTRY_POINT_GROUP",
     "FAMILIES",
     "IDENTITY_CONDITION",
@@ -61,6 +65,7 @@ __all__ = [
     "MissingPluginError",
     "UnknownConditionError",
     "check_loadable",
+    "collect_specs",
     "condition_names",
     "define_condition",
     "describe",
@@ -71,7 +76,6 @@ __all__ = [
     "lossy_condition",
     "parse_checkpoint_overrides",
     "parse_codec_definition",
-    "register_condition",
+    "parse_codec_definitions",
     "release_condition",
-    "unregister_condition",
 ]

@@ -58,11 +58,9 @@ def status(family: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from .registry import condition_names, get_spec, parse_codec_definition
+    from .registry import BUILTIN_SPECS, parse_codec_definitions
 
-    for definition in args.codec:
-        parse_codec_definition(definition)
-    specs = [get_spec(name) for name in condition_names()]
+    specs = [*BUILTIN_SPECS.values(), *parse_codec_definitions(args.codec).values()]
     states = {spec.family: status(spec.family) for spec in specs}
     if args.json:
         rows = [{**vars(spec), "status": states[spec.family]} for spec in specs]

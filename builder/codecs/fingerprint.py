@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
-
-import codecfake
 
 
 def state_dict_sha256(state_dict: dict[str, Any]) -> str:
@@ -25,17 +22,6 @@ def state_dict_sha256(state_dict: dict[str, Any]) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
         digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
-
-
-def package_versions(*names: str) -> dict[str, str]:
-    """Installed versions of ``names`` plus codecfake's own (absent packages are left out)."""
-    versions = {"codecfake": codecfake.__version__}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def provenance(

@@ -1,6 +1,8 @@
-"""From a condition name to a loaded codec: the one entry point the pipeline calls.
+"""From a codec spec (or a built-in condition's name) to a loaded codec: the one entry point the
+pipeline calls.
 
-Built-in families map to their backend module; every other family is looked up as a plugin.
+Built-in families map to their backend module; every other family is looked up as a plugin
+(entry points are read, never changed).
 Weights are either ``pretrained`` (a checkpoint: the user's override, else the spec's default
 Hub id) or ``random`` (the family's real architecture with seeded random weights, for offline
 tests and smoke runs; the provenance says so).
@@ -8,10 +10,10 @@ tests and smoke runs; the provenance says so).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import import_module
 
-from .base import Codec
+from .base import Codec, CodecSpec
 from .errors import CodecSpecError
 from .plugins import checked, find_factory
 from .registry import get_spec, with_checkpoint
@@ -34,7 +36,7 @@ one (weight-free codecs have no weights) ignore it."""
 
 
 def load_codec(
-    condition: str,
+    codec: str | CodecSpec,
     *,
     checkpoint: str | None = None,
     weights: str = "pretrained",
@@ -42,7 +44,9 @@ def load_codec(
     seed: int = 0,
     size: str = "small",
 ) -> Codec:
-    """Build the codec of ``condition`` ready to :meth:`~codecfake_builder.codecs.base.Codec.resynthesize`.
+    """Build ``codec`` ready to :meth:`~codecfake_builder.codecs.base.Codec.resynthesize`: a spec
+    (an added condition, from :func:`~codecfake_builder.codecs.registry.parse_codec_definition`),
+    or the name of a built-in one (``C4``, ``identity``).
 
     ``checkpoint`` overrides the spec's default (a local path or a Hub id) and only applies to
     pretrained weights. ``size`` picks the random-weights architecture width: ``small`` keeps the
@@ -53,7 +57,7 @@ def load_codec(
         raise CodecSpecError(f"weights are {' or '.join(WEIGHTS)}, not {weights!r}")
     if size not in SIZES:
         raise CodecSpecError(f"random weights come in sizes {' and '.join(SIZES)}, not {size!r}")
-    spec = get_spec(condition)
+    spec = _spec(codec)
     if weights == "pretrained":
         spec = with_checkpoint(spec, checkpoint)
         resolved = spec.checkpoint
@@ -66,8 +70,15 @@ def load_codec(
     return checked(factory(spec, resolved, weights, device, seed), spec, origin)
 
 
-def parse_checkpoint_overrides(values: Iterable[str]) -> dict[str, str]:
-    """``["C4=PATH_OR_HUB_ID", ...]`` (the repeated ``--checkpoint`` option) as a dict."""
+def _spec(codec: str | CodecSpec) -> CodecSpec:
+    return codec if isinstance(codec, CodecSpec) else get_spec(codec)
+
+
+def parse_checkpoint_overrides(
+    values: Iterable[str], defined: Mapping[str, CodecSpec] | None = None
+) -> dict[str, str]:
+    """``["C4=PATH_OR_HUB_ID", ...]`` (the repeated ``--checkpoint`` option) as a dict; a
+    condition must be built in or among ``defined`` (the run's added ones)."""
     overrides: dict[str, str] = {}
     for value in values:
         condition, sep, checkpoint = value.partition("=")
@@ -77,7 +88,7 @@ def parse_checkpoint_overrides(values: Iterable[str]) -> dict[str, str]:
                 f"--checkpoint {value!r}: expected CONDITION=PATH_OR_HUB_ID, "
                 "e.g. C4=facebook/encodec_24khz"
             )
-        get_spec(condition)  # an unknown condition fails here, before any work
+        get_spec(condition, defined)  # an unknown condition fails here, before any work
         if condition in overrides and overrides[condition] != checkpoint:
             raise CodecSpecError(
                 f"--checkpoint gives {condition} twice: {overrides[condition]!r} and {checkpoint!r}"
@@ -86,10 +97,10 @@ def parse_checkpoint_overrides(values: Iterable[str]) -> dict[str, str]:
     return overrides
 
 
-def check_loadable(conditions: Iterable[str]) -> None:
-    """Fail before a long run when a condition's plugin is missing (no model is built)."""
-    for condition in conditions:
-        spec = get_spec(condition)
+def check_loadable(codecs: Iterable[str | CodecSpec]) -> None:
+    """Fail before a long run when a codec's plugin or package is missing (no model is built)."""
+    for codec in codecs:
+        spec = _spec(codec)
         if spec.family not in _BACKENDS:
             find_factory(spec)
         elif spec.family == "speechtokenizer":

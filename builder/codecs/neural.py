@@ -16,17 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..environment import package_versions, resolve_device
 from .base import CodecSpec
-from .fingerprint import package_versions, provenance, state_dict_sha256
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` means the GPU when torch sees one; anything else is passed to torch as is."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+from .fingerprint import provenance, state_dict_sha256
 
 
 def pad_batch(waveforms: Sequence[np.ndarray], hop: int) -> tuple[np.ndarray, list[int]]:
@@ -108,7 +100,7 @@ def wrap_model(
     packages: tuple[str, ...] = (),
 ) -> NeuralCodec:
     """Move ``model`` to ``device`` for inference and record its provenance: weights hash, the
-    random-weights ``size``, ``torch`` and ``packages`` versions."""
+    random-weights ``size``, and the recorded package versions plus ``packages``."""
     device = resolve_device(device)
     model = model.to(device).eval()
     record = provenance(
@@ -118,6 +110,6 @@ def wrap_model(
         seed=seed,
         backend=backend,
         random_size=size if weights == "random" else None,
-        versions=package_versions("torch", *packages),
+        versions=package_versions(*packages),
     )
     return NeuralCodec(spec, model, hop, forward, device, record)

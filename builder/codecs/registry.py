@@ -2,15 +2,19 @@
 
 Rates, bitrates and quantizer counts of the paper's conditions come from :mod:`codecfake`; this
 module only adds what building a codec needs on top (family, default checkpoint, options). New
-conditions (C8 and up) are born here, from a one-line definition such as
-``C8=mimi:kyutai/mimi@1.1kbps`` or from :func:`lossy_condition`, and :func:`release_condition`
-turns any of them into the :class:`codecfake.Condition` a release declares.
+conditions (C8 and up) are values: a one-line definition such as ``C8=mimi:kyutai/mimi@1.1kbps``
+(or :func:`lossy_condition`) parses to a :class:`CodecSpec` that the caller keeps and passes on
+(the synthesis settings carry them). Nothing is registered: the built-in table is read-only, so
+one run's definitions never leak into another's, nor into a test. :func:`release_condition` turns
+any spec into the :class:`codecfake.Condition` a release declares.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import codecfake
@@ -38,7 +42,7 @@ class Family:
 
 
 # fmt: off
-FAMILIES: dict[str, Family] = {f.name: f for f in (
+FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
     Family("identity", "identity", "builtin", codecfake.SAMPLING_RATE,
            note="returns its input: measures the pipeline's own cost"),
     Family("encodec", "EnCodec", "transformers", 24_000, "facebook/encodec_24khz"),
@@ -52,7 +56,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            note="its PyPI package pulls ~60 packages; see README"),
     Family("audiodec", "AudioDec", "plugin", 24_000, note="no maintained PyPI package"),
     Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
-)}
+)})
 # fmt: on
 
 _FAMILY_OF_PAPER_CODEC = {f.display: f.name for f in FAMILIES.values()}
@@ -75,30 +79,38 @@ def _paper_spec(condition: codecfake.Condition) -> CodecSpec:
     )
 
 
-PAPER_SPECS: dict[str, CodecSpec] = {
-    name: _paper_spec(c)
-    for name, c in codecfake.CONDITIONS.items()
-    if c.kind in ("codec", "codec-sub")
-}
-_BUILTIN_SPECS = {
-    **PAPER_SPECS,
-    IDENTITY_CONDITION: CodecSpec(IDENTITY_CONDITION, "identity", codecfake.SAMPLING_RATE),
-}
-_EXTRA_SPECS: dict[str, CodecSpec] = {}
+PAPER_SPECS: Mapping[str, CodecSpec] = MappingProxyType(
+    {
+        name: _paper_spec(c)
+        for name, c in codecfake.CONDITIONS.items()
+        if c.kind in ("codec", "codec-sub")
+    }
+)
+BUILTIN_SPECS: Mapping[str, CodecSpec] = MappingProxyType(
+    {
+        **PAPER_SPECS,
+        IDENTITY_CONDITION: CodecSpec(IDENTITY_CONDITION, "identity", codecfake.SAMPLING_RATE),
+    }
+)
+"""Every condition codecfake knows without being told: the paper's and ``identity`` (read-only)."""
+
+Defined = Mapping[str, CodecSpec]
+"""Added conditions by name, as :func:`parse_codec_definitions` returns them."""
 
 
 def is_paper_condition(name: str) -> bool:
     return name in PAPER_SPECS
 
 
-def condition_names() -> list[str]:
-    """Every condition a codec can be loaded for: the paper's, ``identity``, then added ones."""
-    return [*_BUILTIN_SPECS, *_EXTRA_SPECS]
+def condition_names(defined: Defined | None = None) -> list[str]:
+    """Every condition a codec can be loaded for: the paper's, ``identity``, then ``defined``."""
+    return [*BUILTIN_SPECS, *(defined or {})]
 
 
-def get_spec(condition: str) -> CodecSpec:
-    """The codec spec of ``condition``; :class:`UnknownConditionError` names the known ones."""
-    spec = _BUILTIN_SPECS.get(condition) or _EXTRA_SPECS.get(condition)
+def get_spec(condition: str, defined: Defined | None = None) -> CodecSpec:
+    """The codec spec of ``condition``, built in or among ``defined``;
+    :class:`UnknownConditionError` names the known ones."""
+    spec = BUILTIN_SPECS.get(condition) or (defined or {}).get(condition)
     if spec is not None:
         return spec
     known = codecfake.CONDITIONS.get(condition)
@@ -108,27 +120,24 @@ def get_spec(condition: str) -> CodecSpec:
             "resynthesised; its clips come only from the official release"
         )
     raise UnknownConditionError(
-        f"unknown condition {condition!r}; known: {', '.join(condition_names())}. "
+        f"unknown condition {condition!r}; known: {', '.join(condition_names(defined))}. "
         "Add a new codec as C8 and up, e.g. --codec C8=mimi:kyutai/mimi@1.1kbps"
     )
 
 
-def register_condition(spec: CodecSpec) -> CodecSpec:
-    """Add a condition beyond the paper (C8 and up; the paper's names are taken by their
-    definition). Registering the same spec again is a no-op."""
-    _release_name_check(spec.condition)
-    previous = _EXTRA_SPECS.get(spec.condition)
-    if previous is not None and previous != spec:
-        raise CodecSpecError(
-            f"{spec.condition} is already defined as {describe(previous)}; pick another number"
-        )
-    _EXTRA_SPECS[spec.condition] = spec
-    return spec
-
-
-def unregister_condition(name: str) -> None:
-    """Forget an added condition (tests, notebooks); the paper's conditions stay."""
-    _EXTRA_SPECS.pop(name, None)
+def collect_specs(specs: Iterable[CodecSpec]) -> dict[str, CodecSpec]:
+    """Added conditions by name; one name defined twice in two ways is refused (the same
+    definition twice is kept once)."""
+    collected: dict[str, CodecSpec] = {}
+    for spec in specs:
+        previous = collected.get(spec.condition)
+        if previous is not None and previous != spec:
+            raise CodecSpecError(
+                f"{spec.condition} is defined twice, as {describe(previous)} and as "
+                f"{describe(spec)}; pick another number for one of them"
+            )
+        collected[spec.condition] = spec
+    return collected
 
 
 def _release_name_check(name: str) -> None:
@@ -149,12 +158,13 @@ def define_condition(
     description: str = "",
     options: dict[str, Any] | None = None,
 ) -> CodecSpec:
-    """Register condition ``name`` (C8 and up) as ``family`` at the given checkpoint and bitrate.
+    """The spec of condition ``name`` (C8 and up) as ``family`` at the given checkpoint and bitrate.
 
     A neural family with a bitrate but no quantizer count gets its quantizers from the loaded
     checkpoint's frame rate and codebook size; its rate defaults to the family's usual one and
     follows the checkpoint's config when that differs.
     """
+    _release_name_check(name)
     known = FAMILIES.get(family)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", family):
         raise CodecSpecError(f"codec family names are lower-case identifiers; got {family!r}")
@@ -187,13 +197,13 @@ def define_condition(
             "description": description or f"{display} (added condition, not in the paper)",
         },
     )
-    return register_condition(spec)
+    return spec
 
 
 def lossy_condition(
     codec: str, *, kbps: float, name: str, sample_rate: int = codecfake.SAMPLING_RATE
 ) -> CodecSpec:
-    """Register a weight-free lossy codec (``opus`` or ``mp3``) at ``kbps`` as condition ``name``."""
+    """The spec of a weight-free lossy codec (``opus`` or ``mp3``) at ``kbps`` as condition ``name``."""
     family = FAMILIES.get(codec)
     if family is None or family.route != "weight-free":
         weight_free = [f.name for f in FAMILIES.values() if f.route == "weight-free"]
@@ -210,7 +220,7 @@ _RATE = re.compile(r"^(\d+(?:\.\d+)?)(k?)hz$")
 
 
 def parse_codec_definition(text: str) -> CodecSpec:
-    """Register the condition that ``NAME=FAMILY[:CHECKPOINT][@SETTING,...]`` defines.
+    """The spec of the condition that ``NAME=FAMILY[:CHECKPOINT][@SETTING,...]`` defines.
 
     Settings: a bitrate (``1.1kbps``), a quantizer count (``q8``), a rate (``16khz``).
     Examples: ``C8=mimi:kyutai/mimi@1.1kbps``, ``C9=opus@12kbps``, ``C10=mp3@24kbps,24khz``.
@@ -237,6 +247,11 @@ def parse_codec_definition(text: str) -> CodecSpec:
     return define_condition(
         match["name"], match["family"].lower(), checkpoint=match["checkpoint"], **values
     )
+
+
+def parse_codec_definitions(texts: Iterable[str]) -> dict[str, CodecSpec]:
+    """The repeated ``--codec`` option as added conditions by name (see :func:`collect_specs`)."""
+    return collect_specs(parse_codec_definition(text) for text in texts)
 
 
 def describe(spec: CodecSpec) -> str:

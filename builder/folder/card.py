@@ -3,7 +3,8 @@
 The YAML front matter is what ``datasets`` loads by: ``configs`` (shard patterns per split) and
 ``dataset_info`` (features and split sizes). Both are written by the library's own writers, so
 the card always parses the way ``load_dataset`` and the Hub parse it. The card is derived from
-``conditions.json`` and the shards on disk, never edited in place: ``prepare --add`` rewrites it.
+the folder's manifest and the shards on disk, never edited in place: ``prepare --add`` rewrites
+it.
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ def _shared_reals_note(manifest: FolderManifest) -> list[str]:
         return []
     note = (
         "Real clips are shared: each is stored once, and every configuration that uses it reads "
-        "the same bytes. Some are stored apart, under `data/real-*/` (listed in "
-        "`conditions.json`), because only some conditions list them or because their copies "
+        "the same bytes. Some are stored apart, under `data/real-*/` (listed in the "
+        "folder's manifest), because only some conditions list them or because their copies "
         "differ between the release's condition folders; each configuration reads the copy of "
         "its own condition's folder."
     )

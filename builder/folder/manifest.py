@@ -1,10 +1,15 @@
 """A prepared dataset folder: its manifest, and the configurations its shards make up.
 
-The folder describes itself in ``conditions.json`` (beside README.md): the specs of conditions
-beyond the paper, which conditions the aggregates ``en``/``zh``/``all`` pool, where each
-condition came from, and which releases it was prepared from. Everything else (the card, split
-sizes) is derived from that manifest plus the shards on disk, so ``prepare --add`` can
+The folder describes itself in ``codecfake_folder.json`` (beside README.md): the specs of
+conditions beyond the paper, which conditions the aggregates ``en``/``zh``/``all`` pool, where
+each condition came from, and which releases it was prepared from. Everything else (the card,
+split sizes) is derived from that manifest plus the shards on disk, so ``prepare --add`` can
 regenerate it all after adding a condition.
+
+Folders made before were described by ``conditions.json``, the name a release uses for its list
+of added conditions (``label/conditions.json``, another schema); they are still read, and
+``--add`` keeps their manifest's name, because ``publish`` only uploads: a renamed manifest would
+leave the old one beside it on the Hub.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from codecfake import CodecfakeConfig, Condition, Part
 from .plan import KeyedReals
 from .shards import part_rows
 
-MANIFEST = "conditions.json"
+MANIFEST = "codecfake_folder.json"
+LEGACY_MANIFEST = "conditions.json"
+"""The manifest's name in folders prepared before it had its own (still read)."""
 FORMAT = 1
 AGGREGATES = ("en", "zh", codecfake.DEFAULT_CONFIG)
 """The configurations that pool several codec conditions; growing them changes the benchmark."""
@@ -67,7 +74,7 @@ class FolderManifest:
 
     @classmethod
     def read(cls, folder: Path) -> FolderManifest:
-        path = folder / MANIFEST
+        path = manifest_path(folder)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
@@ -91,8 +98,15 @@ class FolderManifest:
             raise codecfake.ReleaseError(path, f"unreadable dataset manifest: {error}") from error
 
 
+def manifest_path(folder: Path) -> Path:
+    """Where ``folder`` keeps its manifest: :data:`MANIFEST`, or the legacy name in a folder made
+    before (the new name where neither exists, so that is what a new folder gets)."""
+    legacy = folder / LEGACY_MANIFEST
+    return legacy if legacy.is_file() and not (folder / MANIFEST).is_file() else folder / MANIFEST
+
+
 def is_dataset_folder(folder: Path) -> bool:
-    return (folder / MANIFEST).is_file()
+    return manifest_path(folder).is_file()
 
 
 @dataclass(frozen=True)

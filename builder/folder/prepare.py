@@ -21,6 +21,7 @@ import codecfake
 from codecfake import CodecfakeError
 
 from ..io import atomic_write_text
+from ..synthesis.provenance import iter_records
 from .card import write_card
 from .manifest import (
     MANIFEST,
@@ -29,8 +30,8 @@ from .manifest import (
     Provenance,
     folder_configs,
     is_dataset_folder,
-)
     manifest_path,
+)
 from .plan import (
     ReleasePlan,
     check_complete_sizes,
@@ -176,8 +177,8 @@ def add_conditions(
     started = time.perf_counter()
     release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
     manifest = FolderManifest.read(folder)
-    stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
     manifest_file = manifest_path(folder)
+    stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
     kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
     orphans = sorted(stored - set(manifest.provenance) - kept)
     if orphans:
@@ -392,18 +393,10 @@ def _recorded_checkpoints(folder: Path, conditions: set[str]) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                    name, weights = record["condition"], record["checkpoint"]
-                    if name not in conditions or name in found or not isinstance(weights, dict):
-                        continue
-                except (ValueError, TypeError, KeyError):
-                    continue
-                described = weights.get("checkpoint") or f"{weights.get('weights')} weights"
-                digest = weights.get("weights_sha256")
-                found[name] = f"{described} (sha256 {digest[:12]})" if digest else described
+        for record in iter_records(path, skip_others=True):
+            summary = record.weights_summary()
+            if record.condition in conditions and record.condition not in found and summary:
+                found[record.condition] = summary
                 if found.keys() >= conditions:
                     return found
     return found

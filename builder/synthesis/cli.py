@@ -93,7 +93,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="official label/ folder: reproduce its train/dev/test assignment exactly",
     )
     parser.add_argument("--seed", type=int, default=0, help="split order and random weights")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: cpu, cuda, cuda:1, mps... (default auto: cuda when present, else cpu)",
+    )
     parser.add_argument("--batch-size", type=int, default=8, help="clips per codec call")
     parser.add_argument(
         "--shard",
@@ -109,18 +113,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    from ..codecs import parse_checkpoint_overrides, parse_codec_definition
+    from ..codecs import parse_checkpoint_overrides, parse_codec_definitions
 
-    for definition in args.codec:  # before the overrides, which may name a new condition
-        parse_codec_definition(definition)
+    defined = parse_codec_definitions(args.codec)  # the overrides may name a new condition
     corpora = {lang: d for lang, d in (("en", args.vctk), ("zh", args.aishell3)) if d is not None}
     return Settings(
         out=args.out,
         corpora=corpora,
         conditions=tuple(c.strip() for c in args.conditions.split(",") if c.strip()),
-        definitions=tuple(args.codec),
+        codecs=tuple(defined.values()),
         weights=args.codec_weights,
-        checkpoints=parse_checkpoint_overrides(args.checkpoint),
+        checkpoints=parse_checkpoint_overrides(args.checkpoint, defined),
         splits_from=args.splits_from,
         seed=args.seed,
         device=args.device,

@@ -17,7 +17,7 @@ from codecfake import CONDITIONS, CodecfakeError
 from ..codecs import CodecSpec, release_condition
 from ..io import temporaries
 from .pipeline import STATE_DIR
-from .provenance import PROVENANCE_FILE, file_of, iter_lines, write_lines
+from .provenance import PROVENANCE_FILE, FileRecord, file_of, iter_lines, write_lines
 from .release import write_conditions_file, write_label_files
 from .settings import (
     CONDITIONS_KEY,
@@ -84,14 +84,14 @@ def merge_release(release_dir: Path) -> MergeSummary:
     present = [lines[f] for f in sorted(lines) if (release / f).is_file()]
     rows, specs, agreed, disagreeing = [], {}, {}, set()
     for line in present:
-        record = json.loads(line)
-        rows.append((record["file"], record["label"], record["idx"]))
-        if record["codec"]:
+        record = FileRecord.from_json(line)
+        rows.append((record.file, record.label, record.idx))
+        if record.codec:
             setting = record_of_file(record)
-            if agreed.setdefault(record["condition"], setting) != setting:
-                disagreeing.add(record["condition"])
-            if record["condition"] not in CONDITIONS:
-                specs[record["condition"]] = record["codec"]
+            if agreed.setdefault(record.condition, setting) != setting:
+                disagreeing.add(record.condition)
+            if record.condition not in CONDITIONS:
+                specs[record.condition] = record.codec
     recorded = (read_settings(release / SETTINGS_FILE) or {}).get(CONDITIONS_KEY) or {}
     disagreeing |= {n for n, r in agreed.items() if n in recorded and recorded[n] != r}
     if disagreeing:
@@ -138,8 +138,8 @@ def disagreement(
             )
         for source in sources:
             for line in iter_lines(source):
-                record = json.loads(line)
-                if record["condition"] == name and lines[record["file"]] == line:
+                record = FileRecord.from_json(line)
+                if record.condition == name and lines[record.file] == line:
                     setting = record_of_file(record)
                     key = json.dumps(setting, sort_keys=True)
                     _, where, count = held.setdefault(key, (setting, set(), [0]))

@@ -16,6 +16,8 @@ from typing import Any
 
 from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
 
+from ..codecs.base import CodecSpec
+from ..environment import resolve_device
 from ..io import atomic_write_bytes
 from ..sources.aishell3 import prepare_aishell3
 from ..sources.manifest import Utterance
@@ -36,7 +38,7 @@ CORPORA: dict[str, tuple[str, Callable[..., list[Utterance]]]] = {
     "zh": ("AISHELL-3", prepare_aishell3),
 }
 CodecLoader = Callable[..., Any]
-"""``load_codec(condition, *, checkpoint, weights, device, seed) -> Codec`` (codecfake_builder.codecs)."""
+"""``load_codec(spec, *, checkpoint, weights, device, seed) -> Codec`` (codecfake_builder.codecs)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Settings:
     out: Path
     corpora: Mapping[str, Path]  # language -> corpus root
     conditions: tuple[str, ...] = CODEC_CONDITIONS
-    definitions: tuple[str, ...] = ()  # new conditions, e.g. "C8=mimi:kyutai/mimi@q8"
+    codecs: tuple[CodecSpec, ...] = ()  # new conditions: parse_codec_definitions("C8=...")
     weights: str = "pretrained"
     checkpoints: Mapping[str, str] = field(default_factory=dict)
     splits_from: Path | None = None
@@ -92,31 +94,21 @@ class ShardSummary:
         return self.written / self.seconds if self.seconds else 0.0
 
 
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def requested_codecs(settings: Settings) -> dict[str, CodecSpec]:
+    """``--conditions`` (built in, or among the ones ``--codec`` adds), then the added ones."""
+    from ..codecs import collect_specs, get_spec
 
-
-def requested_conditions(settings: Settings) -> tuple[str, ...]:
-    """``--conditions``, then the conditions ``--codec`` defines (registered here)."""
-    from ..codecs import parse_codec_definition
-
-    defined = [parse_codec_definition(text).condition for text in settings.definitions]
-    names = tuple(dict.fromkeys([*settings.conditions, *defined]))
+    defined = collect_specs(settings.codecs)
+    names = dict.fromkeys([*settings.conditions, *defined])
     if not names:
         raise CodecfakeError("no conditions to make: give --conditions and/or --codec")
-    return names
+    return {name: get_spec(name, defined) for name in names}
 
 
 def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> dict[str, Any]:
     """Every requested codec, loaded before any work so a missing plugin fails at once."""
-    names = requested_conditions(settings)
-    unused = sorted(set(settings.checkpoints) - set(names))
+    specs = requested_codecs(settings)
+    unused = sorted(set(settings.checkpoints) - set(specs))
     if unused:
         raise CodecfakeError(f"--checkpoint given for {', '.join(unused)}, not in --conditions")
     if settings.checkpoints and settings.weights == "random":
@@ -127,13 +119,13 @@ def load_codecs(settings: Settings, device: str, load: CodecLoader | None) -> di
         from ..codecs import load_codec as load
     return {
         name: load(
-            name,
+            spec,
             checkpoint=settings.checkpoints.get(name),
             weights=settings.weights,
             device=device,
             seed=settings.seed,
         )
-        for name in names
+        for name, spec in specs.items()
     }
 
 

@@ -1,9 +1,11 @@
 """Where every file of a rebuilt release came from: source, codec, weights, software.
 
-A run appends one record per finished file to its shard's log, right after the file itself is
-in place. A file counts as finished only when both exist, which is what makes a killed run
-resumable: a file without a record is simply made again (with the same bytes). The merge step
-sorts all records into ``provenance.jsonl`` at the release root.
+A run appends one :class:`FileRecord` per finished file to its shard's log, right after the file
+itself is in place. A file counts as finished only when both exist, which is what makes a killed
+run resumable: a file without a record is simply made again (with the same bytes). The merge step
+sorts all records into ``provenance.jsonl`` at the release root, and ``codecfake prepare`` reads
+them back from the copy it keeps. :class:`FileRecord` is the one place that writes and reads the
+line format.
 """
 
 from __future__ import annotations
@@ -11,25 +13,62 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator
-from importlib import metadata
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ..io import atomic_open
 
 PROVENANCE_FILE = "provenance.jsonl"
-VERSIONED_PACKAGES = ("codecfake", "numpy", "soundfile", "soxr", "torch", "transformers")
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide the output bytes (those installed)."""
-    versions = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+@dataclass(frozen=True)
+class FileRecord:
+    """One file of a rebuilt release, as its ``provenance.jsonl`` line says.
+
+    ``condition`` is ``real`` for a real clip, whose codec fields are ``None``. ``codec`` holds
+    the :class:`~codecfake_builder.codecs.base.CodecSpec` fields and ``checkpoint`` the loaded
+    codec's provenance (checkpoint id, weights kind and content hash, seed, backend, versions).
+    """
+
+    file: str
+    label: str
+    idx: str
+    split: str
+    condition: str
+    utterance: str
+    sha256: str
+    sample_rate: int
+    source: dict[str, Any]  # corpus, path (corpus-relative), sha256 of the source file
+    codec: dict[str, Any] | None
+    checkpoint: dict[str, Any] | None
+    weights: str | None  # "pretrained" or "random"
+    device: str | None
+    versions: dict[str, str]
+
+    def to_json(self) -> str:
+        """One canonical JSON line: sorted keys, so equal records are equal bytes."""
+        return dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> FileRecord:
+        """The record of one line; :class:`ValueError` for a line in any other shape."""
+        data = json.loads(line)
+        if not isinstance(data, dict) or data.keys() != _FIELDS:
+            raise ValueError(f"not a codecfake provenance record: {line[:80]!r}")
+        return cls(**data)
+
+    def weights_summary(self) -> str | None:
+        """The weights a fake was made with, for a dataset card: the checkpoint (or the kind of
+        weights, for random ones) and the start of the weights' hash; ``None`` for a real clip."""
+        if not isinstance(self.checkpoint, dict):
+            return None
+        described = self.checkpoint.get("checkpoint") or f"{self.checkpoint.get('weights')} weights"
+        digest = self.checkpoint.get("weights_sha256")
+        return f"{described} (sha256 {digest[:12]})" if digest else described
+
+
+_FIELDS = {f.name for f in fields(FileRecord)}
 
 
 def dumps(record: dict[str, Any]) -> str:
@@ -48,11 +87,19 @@ def iter_lines(path: Path) -> Iterator[str]:
             yield line
 
 
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    return (json.loads(line) for line in iter_lines(path))
+def iter_records(path: Path, *, skip_others: bool = False) -> Iterator[FileRecord]:
+    """The records of a provenance file. ``skip_others`` passes over lines in another shape (a
+    copied failure report, a file some other tool wrote) instead of raising ValueError."""
+    for line in iter_lines(path):
+        try:
+            yield FileRecord.from_json(line)
+        except ValueError:
+            if not skip_others:
+                raise
 
 
 def file_of(line: str) -> str:
+    """The ``file`` of a record line, without building the record (a release has a million)."""
     return json.loads(line)["file"]
 
 
@@ -86,19 +133,19 @@ class RunLog:
     def finished(self, release_dir: Path, file: str) -> bool:
         return file in self.files and (release_dir / file).is_file()
 
-    def append(self, record: dict[str, Any]) -> None:
-        line = dumps(record)
+    def append(self, record: FileRecord) -> None:
+        line = record.to_json()
         with self._lock:
             self._handle.write(line)
             self._handle.flush()
-            self.files.add(record["file"])
+            self.files.add(record.file)
 
     def close(self) -> None:
         self._handle.close()
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """All records, one per line, written atomically."""
+    """Plain records (failure reports), one canonical line each, written atomically."""
     write_lines(path, (dumps(r) for r in records))
 
 

@@ -26,6 +26,7 @@ from ..codecs.base import CodecSpec
 from ..codecs.fingerprint import weights_fingerprint
 from ..codecs.registry import describe
 from ..io import atomic_write_json, create_exclusive, dumps_json, exclusive_lock
+from .provenance import FileRecord
 
 SETTINGS_FILE = "synthesis.json"
 CONDITIONS_KEY = "conditions"
@@ -40,9 +41,9 @@ def condition_record(codec: Any) -> ConditionRecord:
     return json.loads(json.dumps(record, default=str))
 
 
-def record_of_file(record: Mapping[str, Any]) -> ConditionRecord:
-    """The same, from one fake's provenance record (``codecfake_builder.synthesis.writer`` writes both fields)."""
-    return {"codec": record["codec"], "weights": weights_fingerprint(record["checkpoint"] or {})}
+def record_of_file(record: FileRecord) -> ConditionRecord:
+    """The same, from one fake's provenance record."""
+    return {"codec": record.codec, "weights": weights_fingerprint(record.checkpoint or {})}
 
 
 def describe_records(records: list[ConditionRecord]) -> list[str]:

@@ -20,10 +20,11 @@ import numpy as np
 from codecfake import CodecfakeError
 
 from ..audio import resample
+from ..environment import package_versions
 from ..io import atomic_write_bytes
 from ..sources.manifest import Utterance
 from .decode import Source
-from .provenance import RunLog, package_versions
+from .provenance import FileRecord, RunLog
 from .release import encode_wav
 from .work import Output
 
@@ -117,27 +118,27 @@ class BatchWriter:
             with self._counting:
                 self.written += 1
 
-    def record(self, output: Output, digest: str, source: Source, codec: Any) -> dict[str, Any]:
-        return {
-            "file": output.file,
-            "label": output.label,
-            "idx": output.idx,
-            "split": output.split,
-            "condition": output.condition or "real",
-            "utterance": output.utterance,
-            "sha256": digest,
-            "sample_rate": self.settings.sample_rate,
-            "source": {
+    def record(self, output: Output, digest: str, source: Source, codec: Any) -> FileRecord:
+        return FileRecord(
+            file=output.file,
+            label=output.label,
+            idx=output.idx,
+            split=output.split,
+            condition=output.condition or "real",
+            utterance=output.utterance,
+            sha256=digest,
+            sample_rate=self.settings.sample_rate,
+            source={
                 "corpus": source.corpus,
                 "path": source.utterance.path,
                 "sha256": source.sha256,
             },
-            "codec": asdict(codec.spec) if codec is not None else None,
-            "checkpoint": dict(codec.provenance) if codec is not None else None,
-            "weights": self.settings.weights if codec is not None else None,
-            "device": self.device if codec is not None else None,
-            "versions": self.versions,
-        }
+            codec=asdict(codec.spec) if codec is not None else None,
+            checkpoint=dict(codec.provenance) if codec is not None else None,
+            weights=self.settings.weights if codec is not None else None,
+            device=self.device if codec is not None else None,
+            versions=self.versions,
+        )
 
     def fail(self, utterance: Utterance, condition: str | None, error: str) -> None:
         self.failures.append(

@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import soundfile
 
+from ...environment import package_versions
 from ..base import CodecSpec
 from ..errors import CodecSpecError
-from ..fingerprint import package_versions, provenance
+from ..fingerprint import provenance
 
 OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
 
@@ -137,7 +138,7 @@ def build(
         seed=None,
         backend=f"libsndfile {soundfile.__libsndfile_version__}",
         compression_level=level,
-        versions=package_versions("soundfile"),
+        versions=package_versions(),
     )
     transform = partial(round_trip, rate=spec.sample_rate, level=level, format=FORMATS[spec.family])
     return ClipCodec(spec, transform, record)
