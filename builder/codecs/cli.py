@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import argparse
 
-EPILOG = """\
+CODECS_EPILOG = """\
 examples:
   codecfake codecs
   codecfake codecs --codec C8=mimi:kyutai/mimi@1.1kbps --codec C9=opus@12kbps --codec C10=mp3@16kbps
   codecfake codecs --json"""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--codec",
-        action="append",
-        default=[],
-        metavar="NAME=FAMILY[:CHECKPOINT][@SETTING,...]",
-        help="also define a new condition (C8 and up), e.g. C8=mimi:kyutai/mimi@1.1kbps",
-    )
-    parser.add_argument("--json", action="store_true", help="print the specs and status as JSON")
 
 
 def status(family: str) -> str:
@@ -55,27 +44,48 @@ def status(family: str) -> str:
     return "ready"
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
+class codecs:  # lower case: the class is the subcommand
+    """List every condition a codec can be loaded for, its family and checkpoint, and whether it
+    runs here (its package or plugin is installed).
+    """
 
-    from .registry import BUILTIN_SPECS, parse_codec_definitions
+    EPILOG = CODECS_EPILOG
 
-    specs = [*BUILTIN_SPECS.values(), *parse_codec_definitions(args.codec).values()]
-    states = {spec.family: status(spec.family) for spec in specs}
-    if args.json:
-        rows = [{**vars(spec), "status": states[spec.family]} for spec in specs]
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(
-        f"{'name':<9} {'family':<16} {'rate':>6} {'kbps':>5} {'q':>3}  {'default checkpoint':<24} status"
-    )
-    for spec in specs:
-        rate = f"{spec.sample_rate / 1000:g}k"
-        kbps = f"{spec.bitrate_kbps:g}" if spec.bitrate_kbps is not None else "-"
-        q = str(spec.quantizers or "-")
-        checkpoint = spec.checkpoint or "-"
-        print(
-            f"{spec.condition:<9} {spec.family:<16} {rate:>6} {kbps:>5} {q:>3}  {checkpoint:<24} "
-            f"{states[spec.family]}"
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--codec",
+            action="append",
+            default=[],
+            metavar="NAME=FAMILY[:CHECKPOINT][@SETTING,...]",
+            help="also define a new condition (C8 and up), e.g. C8=mimi:kyutai/mimi@1.1kbps",
         )
-    return 0
+        parser.add_argument(
+            "--json", action="store_true", help="print the specs and status as JSON"
+        )
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from .registry import BUILTIN_SPECS, parse_codec_definitions
+
+        specs = [*BUILTIN_SPECS.values(), *parse_codec_definitions(args.codec).values()]
+        states = {spec.family: status(spec.family) for spec in specs}
+        if args.json:
+            rows = [{**vars(spec), "status": states[spec.family]} for spec in specs]
+            print(json.dumps(rows, indent=2))
+            return 0
+        print(
+            f"{'name':<9} {'family':<16} {'rate':>6} {'kbps':>5} {'q':>3}  {'default checkpoint':<24} status"
+        )
+        for spec in specs:
+            rate = f"{spec.sample_rate / 1000:g}k"
+            kbps = f"{spec.bitrate_kbps:g}" if spec.bitrate_kbps is not None else "-"
+            q = str(spec.quantizers or "-")
+            checkpoint = spec.checkpoint or "-"
+            print(
+                f"{spec.condition:<9} {spec.family:<16} {rate:>6} {kbps:>5} {q:>3}  {checkpoint:<24} "
+                f"{states[spec.family]}"
+            )
+        return 0
