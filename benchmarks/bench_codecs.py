@@ -6,36 +6,31 @@ the same compute as the trained weights. Clips are the real VCTK utterances from
 ../shared/fixtures when present (else speech-like audio), cut to ``--seconds`` and resampled to
 each codec's rate; model loading is timed apart from resynthesis.
 
-    python benchmarks/bench_codecs.py                   # all backends that install here
-    python benchmarks/bench_codecs.py --codecs C4,C8 --seconds 2 --size small
+    python -m benchmarks.bench_codecs                   # all backends that install here
+    python -m benchmarks.bench_codecs --codecs C4,C8 --seconds 2 --size small
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import soundfile
 import soxr
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from helpers.codecs_audio import speech_like  # noqa: E402
-
-from codecfake_builder.codecs import (  # noqa: E402
+from codecfake_builder.codecs import (
     MissingPackageError,
     describe,
     load_codec,
     parse_codec_definitions,
 )
+from tests.helpers.codecs_audio import speech_like
+from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
-SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
 EXTRA = {"C8": "mimi:kyutai/mimi@1.1kbps", "C9": "opus@12kbps", "C10": "mp3@16kbps"}
 DEFAULT = "identity,C9,C10,C4,C4-3,C2,C8,C7"
 

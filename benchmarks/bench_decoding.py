@@ -6,32 +6,28 @@ when ../shared/fixtures is present, speech-like audio otherwise; fakes at 16, 24
 prepared, and every clip of the ``all`` test split is decoded to a 16 kHz array both ways,
 in memory and streaming.
 
-    python benchmarks/bench_decoding.py                 # ~400 clips
-    python benchmarks/bench_decoding.py --zh 200 --seconds 1
+    python -m benchmarks.bench_decoding                 # ~400 clips
+    python -m benchmarks.bench_decoding --zh 200 --seconds 1
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-from helpers.release_factory import make_release  # noqa: E402
+import datasets
+import numpy as np
 
-import codecfake  # noqa: E402
-from codecfake_builder.folder.prepare import prepare  # noqa: E402
-
-SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
+import codecfake
+from codecfake_builder.folder.prepare import prepare
+from tests.helpers.release_factory import make_release
+from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def clips_per_second(rows: Iterable[dict]) -> tuple[float, int]:

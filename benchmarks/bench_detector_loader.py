@@ -6,35 +6,31 @@ read every clip of the ``all`` test split; then :func:`codecfake_detectors.data.
 the same clips as (B, 64600) batches through a DataLoader, in memory and streaming, with 0
 workers (the per-worker ratio, goal >= 0.8 of ``with_fast_audio``) and with N workers.
 
-    python benchmarks/bench_detector_loader.py                 # ~400 clips
-    python benchmarks/bench_detector_loader.py --zh 200 --workers 4
+    python -m benchmarks.bench_detector_loader                 # ~400 clips
+    python -m benchmarks.bench_detector_loader --zh 200 --workers 4
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from helpers.release_factory import make_release  # noqa: E402
+import datasets
+import numpy as np
+import torch
 
-import codecfake  # noqa: E402
-from codecfake_builder.folder.prepare import prepare  # noqa: E402
-from codecfake_detectors.data import clip_dataset  # noqa: E402
-from codecfake_detectors.score import loader_for  # noqa: E402
-
-SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
+import codecfake
+from codecfake_builder.folder.prepare import prepare
+from codecfake_detectors.data import clip_dataset
+from codecfake_detectors.score import loader_for
+from tests.helpers.release_factory import make_release
+from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def rows_per_second(rows: Iterable[dict]) -> float:

@@ -6,7 +6,7 @@ Python sweep. All three must agree to the bit. Scores are drawn from the publish
 score files when ``../shared/fixtures/official_scores`` is present (real score distributions with
 real ties), otherwise from two Gaussians rounded to float32.
 
-    python benchmarks/bench_eer.py
+    python -m benchmarks.bench_eer
 """
 
 from __future__ import annotations
@@ -15,21 +15,12 @@ import gzip
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from codecfake import TOTAL_CLIPS
 from codecfake_evaluation.eer import bootstrap_eers, eer_from_classes
-
-OFFICIAL = (
-    Path(
-        os.environ.get(
-            "CODECFAKE_SHARED_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-        )
-    )
-    / "official_scores"
-)
+from tests.helpers.shared_fixtures import OFFICIAL_SCORES as OFFICIAL
 
 
 def load_scores(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:

@@ -9,9 +9,9 @@ by default, or ``--seconds`` of audio at a ``--scale`` of the counts), then, in 
 2. prints wall time, peak RSS of the tree, clips/s and MB/s, the ratio against the copy, and
    the reconciliation line prepare ends with.
 
-    python benchmarks/bench_full_release.py                    # full counts, tiny WAVs
-    python benchmarks/bench_full_release.py --scale 0.02 --seconds 3 --num-proc 2
-    python benchmarks/bench_full_release.py --keep /big/disk   # keep the tree for a rerun
+    python -m benchmarks.bench_full_release                    # full counts, tiny WAVs
+    python -m benchmarks.bench_full_release --scale 0.02 --seconds 3 --num-proc 2
+    python -m benchmarks.bench_full_release --keep /big/disk   # keep the tree for a rerun
 
 The complete size check only applies at ``--scale 1``.
 """

@@ -14,8 +14,8 @@ They alternate so a warm or cold page cache favours none; each writes into fresh
 best of each is reported (the run least disturbed by other load), and the ratio to the faster
 bare run is the pipeline's overhead (target: at most 1.10).
 
-    python benchmarks/bench_pipeline_overhead.py
-    python benchmarks/bench_pipeline_overhead.py --speakers 8 --utterances 20 --repeats 5
+    python -m benchmarks.bench_pipeline_overhead
+    python -m benchmarks.bench_pipeline_overhead --speakers 8 --utterances 20 --repeats 5
 """
 
 from __future__ import annotations
@@ -24,23 +24,20 @@ import argparse
 import io
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import soundfile  # noqa: E402
-import soxr  # noqa: E402
+import soundfile
+import soxr
 
-from codecfake_builder.codecs import parse_codec_definition  # noqa: E402
-from codecfake_builder.demo.synthetic import make_synthetic_corpora  # noqa: E402
-from codecfake_builder.synthesis.merge import merge_release  # noqa: E402
-from codecfake_builder.synthesis.pipeline import Settings, run_shard  # noqa: E402
-from codecfake_builder.synthesis.provenance import iter_records  # noqa: E402
+from codecfake_builder.codecs import parse_codec_definition
+from codecfake_builder.demo.synthetic import make_synthetic_corpora
+from codecfake_builder.synthesis.merge import merge_release
+from codecfake_builder.synthesis.pipeline import Settings, run_shard
+from codecfake_builder.synthesis.provenance import iter_records
 
 RATE = 16_000
 ROWS = ("bare, sf.write", "bare, one write", "pipeline")

@@ -5,8 +5,8 @@ then, in the same process, every clip prepare stores is copied once with ``shuti
 (the floor any tool that reads and writes the bytes pays), and prepare runs on the release.
 The copy runs first and second around prepare so a cold or warm page cache favours neither.
 
-    python benchmarks/bench_prepare.py
-    python benchmarks/bench_prepare.py --zh 100 --seconds 4 --num-proc 2
+    python -m benchmarks.bench_prepare
+    python -m benchmarks.bench_prepare --zh 100 --seconds 4 --num-proc 2
 """
 
 from __future__ import annotations
@@ -14,20 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from helpers.release_factory import make_release  # noqa: E402
-
-from codecfake_builder.folder.prepare import prepare  # noqa: E402
-
-SAMPLES = ROOT.parent / "shared" / "fixtures" / "vctk_codec_samples"
+from codecfake_builder.folder.prepare import prepare
+from tests.helpers.release_factory import make_release
+from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def copy_all(paths: list[Path], target: Path) -> float:

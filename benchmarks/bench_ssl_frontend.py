@@ -9,7 +9,7 @@ can remove. That encoder (about 10 GMAC a clip) and the positional convolution (
 both, against about 2.6 GMAC per transformer layer, so the compute ratio is about 74 / 25, near 3x:
 the issue's 4x counts the transformer layers alone (24 / 5).
 
-    python benchmarks/bench_ssl_frontend.py [--batch 2] [--repeats 5]
+    python -m benchmarks.bench_ssl_frontend [--batch 2] [--repeats 5]
 """
 
 from __future__ import annotations

@@ -7,25 +7,21 @@ Wav2Vec2Model of XLS-R 300M's architecture with the 5 transformer layers hidden 
 same batch, so the ratio says how much of a step the trainable back-end adds: near 1, a faster
 back-end would not help, and on a GPU the loader decides the speed.
 
-    python benchmarks/bench_train_step.py                     # CPU, batch 8
-    python benchmarks/bench_train_step.py --device cuda --batch-size 128
+    python -m benchmarks.bench_train_step                     # CPU, batch 8
+    python -m benchmarks.bench_train_step --device cuda --batch-size 128
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+import torch
 
-import torch  # noqa: E402
-
-from codecfake_detectors.models import MODEL_NAMES, build_detector  # noqa: E402
-from codecfake_detectors.runtime import torch_device  # noqa: E402
+from codecfake_detectors.models import MODEL_NAMES, build_detector
+from codecfake_detectors.runtime import torch_device
 
 
 def xlsr_like(folder: Path) -> Path:

@@ -1,31 +1,46 @@
-"""Shared test fixtures: where the real shared data lives, and skips when it is absent."""
+"""Shared test fixtures: the real shared data, skips when it is absent, generated speech instead."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = Path(
-    os.environ.get("CODECFAKE_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures")
-)
-VCTK_SAMPLES = SHARED_FIXTURES / "vctk_codec_samples"
-OFFICIAL_SCORES = SHARED_FIXTURES / "official_scores"
-OFFICIAL_CHECKPOINTS = SHARED_FIXTURES / "official_checkpoints"
+from helpers.shared_fixtures import OFFICIAL_CHECKPOINTS, OFFICIAL_SCORES, VCTK_SAMPLES
 
 # Tests never reach a hub: everything they load is built locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# A datasets cache of this session's own (set before anything imports datasets; subprocesses
+# inherit it): the cache key of a folder the tests prepare came out the same in runs whose audio
+# differed, so a shared ~/.cache could serve an earlier run's rows to a later run's assertions.
+DATASETS_CACHE = tempfile.mkdtemp(prefix="codecfake-tests-datasets-cache-")
+os.environ["HF_DATASETS_CACHE"] = DATASETS_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(DATASETS_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def vctk_samples() -> Path:
-    """The real VCTK clips and their codec resyntheses; skips when ../shared is absent."""
+    """The real VCTK clips and their codec resyntheses; skips when ../shared is absent.
+
+    Only for tests that compare against these very recordings or their public codec versions;
+    a test that just needs speech takes :func:`vctk_samples_or_none`."""
     if not VCTK_SAMPLES.is_dir():
         pytest.skip(f"real VCTK fixtures not found at {VCTK_SAMPLES}")
     return VCTK_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def vctk_samples_or_none() -> Path | None:
+    """The real VCTK clips when ../shared is there, else ``None``: the helpers that take it
+    (``make_vctk_092``, ``make_release``, ``speech_clips``) then generate speech, so a fresh
+    clone runs the same tests on synthetic voices instead of skipping them."""
+    return VCTK_SAMPLES if VCTK_SAMPLES.is_dir() else None
 
 
 @pytest.fixture(scope="session")

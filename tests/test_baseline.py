@@ -12,6 +12,7 @@ import datasets
 import numpy as np
 import pytest
 import soundfile
+from helpers.eer_reference import definition_eer
 
 import codecfake
 from codecfake_builder.demo.formant import (
@@ -206,7 +207,9 @@ def test_cli_names_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_leave_one_out_on_real_codec_artefacts(vctk_samples: Path, tmp_path: Path) -> None:
-    """The fixture figure's machinery on a subset: 3 utterances, the real clips and two codecs."""
+    """The fixture figure's machinery on a subset: 3 utterances, the real clips and two codecs.
+
+    Needs the real fixtures: the point is the public codecs' artefacts in real speech."""
     from codecfake_detectors.lfcc_gmm.leave_one_out import (
         GENUINE,
         leave_one_out_scores,
@@ -215,14 +218,33 @@ def test_leave_one_out_on_real_codec_artefacts(vctk_samples: Path, tmp_path: Pat
     )
 
     utterances = sorted(p.stem.split("+")[1] for p in vctk_samples.glob(f"{GENUINE}+*.wav"))[:3]
-    for config in (GENUINE, "encodec_24khz", "descript-audio-codec-16khz"):
+    codecs = ("encodec_24khz", "descript-audio-codec-16khz")
+    for config in (GENUINE, *codecs):
         for utterance in utterances:
             name = f"{config}+{utterance}.wav"
             (tmp_path / name).symlink_to(vctk_samples / name)
     features = LfccConfig()
-    scores = leave_one_out_scores(load_features(tmp_path, features), features, 4, seed=0)
+    clips = load_features(tmp_path, features)
+    scores = leave_one_out_scores(clips, features, 4, seed=0)
     assert len(scores) == 9  # every clip scored once, by the model that never heard its utterance
+    # That model, rebuilt by hand for one fold, gives the held-out clips the same scores.
+    held_out = utterances[1]
+    heard = {key: frames for key, frames in clips.items() if key[1] != held_out}
+    fold = GmmPair.fit(
+        np.concatenate([f for (config, _), f in heard.items() if config == GENUINE]),
+        np.concatenate([f for (config, _), f in heard.items() if config != GENUINE]),
+        features,
+        components=4,
+        seed=0,
+    )
+    for config in (GENUINE, *codecs):
+        assert scores[config, held_out] == pytest.approx(fold.score_frames(clips[config, held_out]))
+    # Each row is the EER of the genuine scores against that row's fakes, by the definition.
     rows = {name: (eer, n_real, n_fake) for name, eer, n_real, n_fake in report(scores)}
-    assert rows["all codecs (pooled)"][1:] == (3, 6)
-    assert rows["encodec_24khz"][1:] == (3, 3)
-    assert all(0.0 <= eer <= 100.0 for eer, _, _ in rows.values())
+    real = [scores[GENUINE, u] for u in utterances]
+    fakes = {codec: [scores[codec, u] for u in utterances] for codec in codecs}
+    fakes["all codecs (pooled)"] = [s for codec in codecs for s in fakes[codec]]
+    assert set(rows) == set(fakes)
+    for name, fake in fakes.items():
+        expected, _ = definition_eer(real, fake)
+        assert rows[name] == (pytest.approx(100 * expected), len(real), len(fake)), name

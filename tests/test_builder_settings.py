@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_codecs_plugins import install_plugin
+from helpers.plugins import install_plugin
 
 from codecfake import CodecfakeError
 from codecfake_builder.demo.synthetic import make_synthetic_corpora

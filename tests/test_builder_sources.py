@@ -16,9 +16,9 @@ from codecfake_builder.sources.vctk import prepare_vctk
 
 
 @pytest.fixture(scope="module")
-def vctk_092(tmp_path_factory: pytest.TempPathFactory, vctk_samples: Path) -> Path:
+def vctk_092(tmp_path_factory: pytest.TempPathFactory, vctk_samples_or_none: Path | None) -> Path:
     root = tmp_path_factory.mktemp("VCTK-Corpus-0.92")
-    return make_vctk_092(root, vctk_samples, mic2_missing=["p225_002", "p351_001"])
+    return make_vctk_092(root, vctk_samples_or_none, mic2_missing=["p225_002", "p351_001"])
 
 
 def test_vctk_092_golden(vctk_092: Path) -> None:

@@ -8,19 +8,11 @@ import numpy as np
 import pytest
 import torch
 from helpers.codecs_audio import assert_resynthesis, speech_clips
+from helpers.plugins import install_plugin
 
-from codecfake_builder.codecs import ENTRY_POINT_GROUP, CodecError, installed_plugins, load_codec
+from codecfake_builder.codecs import CodecError, installed_plugins, load_codec
 
 TESTS = Path(__file__).parent
-
-
-def install_plugin(site: Path, entry_points: dict[str, str], name: str = "tiny-codecs") -> None:
-    """Write the .dist-info a `pip install` of a plugin package would leave behind."""
-    info = site / f"{name.replace('-', '_')}-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-    lines = "".join(f"{family} = {target}\n" for family, target in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{lines}")
 
 
 @pytest.fixture

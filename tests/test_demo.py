@@ -6,11 +6,14 @@ import base64
 import contextlib
 import io
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.eer_reference import definition_eer
 
+from codecfake import parse_file_name
 from codecfake_cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +40,22 @@ def _table_rows(text: str) -> dict[str, float]:
 
 
 def test_demo_prints_the_eer_table_for_every_condition(demo: tuple[Path, str]) -> None:
-    _, printed = demo
+    out, printed = demo
     rows = _table_rows(printed)
     assert set(rows) == {"C4", "C8", "C9"}  # EnCodec (random weights), Opus, MP3
-    assert all(0.0 <= eer <= 100.0 for eer in rows.values())
+    # Each row is the EER of the scored test reals against that condition's fakes, recomputed
+    # by the definition from the demo's score file.
+    real, fakes = [], defaultdict(list)
+    for line in (out / "baseline" / "test_scores.txt").read_text().splitlines():
+        file, score, label = line.split()
+        if label == "real":
+            real.append(float(score))
+        else:
+            fakes[parse_file_name(file).condition].append(float(score))
+    assert set(fakes) == set(rows)
+    for condition, fake in fakes.items():
+        expected, _ = definition_eer(real, fake)
+        assert rows[condition] == pytest.approx(100 * expected, abs=5e-4), condition
     assert (
         "codecfake prepare Codecfake/ codecfake-data/" in printed
     )  # the next steps, for real data

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from conftest import SHARED_FIXTURES
+from helpers.codecs_audio import speech_like
 from helpers.detector_fixtures import CONFIG, make_dataset
+from helpers.shared_fixtures import OFFICIAL_CHECKPOINTS as OFFICIAL
 
 from codecfake_cli import main as cli
-
-OFFICIAL = SHARED_FIXTURES / "official_checkpoints"
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +43,24 @@ def _detect_lines(out: str) -> list[tuple[str, float, str]]:
     return [(path, float(score), decision) for path, score, decision in rows]
 
 
-def test_detect_prints_one_line_per_fixture_clip(
-    vctk_samples: Path, mel_run: Path, capsys: pytest.CaptureFixture[str]
+@pytest.fixture(scope="module")
+def clip_folder(
+    vctk_samples_or_none: Path | None, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The 80 real fixture clips, or (without ../shared) 9 speech-like ones at several rates."""
+    if vctk_samples_or_none is not None:
+        return vctk_samples_or_none
+    folder = tmp_path_factory.mktemp("clips")
+    for i, rate in enumerate((16_000, 24_000, 44_100) * 3):
+        soundfile.write(folder / f"clip{i}.wav", speech_like(rate, 1.0 + 0.4 * i, seed=i), rate)
+    return folder
+
+
+def test_detect_prints_one_line_per_clip(
+    clip_folder: Path, mel_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clips = sorted(vctk_samples.glob("*.wav"))
-    assert cli(["detect", str(vctk_samples), "--model", str(mel_run), "--device", "cpu",
+    clips = sorted(clip_folder.glob("*.wav"))
+    assert cli(["detect", str(clip_folder), "--model", str(mel_run), "--device", "cpu",
                 "--batch-size", "7"]) == 0  # fmt: skip
     captured = capsys.readouterr()
     lines = _detect_lines(captured.out)

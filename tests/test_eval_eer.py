@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers.eer_reference import definition_eer
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -17,21 +18,6 @@ from codecfake_evaluation.eer import (
     eer_from_classes,
     percentile_interval,
 )
-
-
-def definition_eer(real: list[float], fake: list[float]) -> tuple[float, float]:
-    """The definition, spelled out: stable sort of reals then fakes, sweep, first smallest gap."""
-    trials = sorted([(s, True) for s in real] + [(s, False) for s in fake], key=lambda t: t[0])
-    best = None
-    for cut in range(len(trials) + 1):  # threshold after the first `cut` sorted trials
-        frr = sum(1 for _, is_real in trials[:cut] if is_real) / len(real)
-        far = sum(1 for _, is_real in trials[cut:] if not is_real) / len(fake)
-        threshold = trials[cut - 1][0] if cut else trials[0][0] - 0.001
-        if best is None or abs(frr - far) < best[0]:
-            best = (abs(frr - far), np.mean((frr, far)), threshold)
-    assert best is not None
-    return float(best[1]), float(best[2])
-
 
 # Small integer grids make ties between and within classes common.
 scores = st.lists(st.integers(-12, 12).map(float), min_size=1, max_size=30)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_FIXTURES
+from helpers.shared_fixtures import SHARED_FIXTURES
 
 import codecfake_cli
 from codecfake_evaluation.paper import PUBLISHED, published_records

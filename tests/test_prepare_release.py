@@ -33,14 +33,10 @@ from codecfake_builder.folder.prepare import prepare
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, request) -> tuple[Release, Path]:
+def built(tmp_path_factory, vctk_samples_or_none) -> tuple[Release, Path]:
     """The default factory release (real VCTK clips when the fixtures are there), prepared."""
-    try:
-        vctk = request.getfixturevalue("vctk_samples")
-    except pytest.skip.Exception:
-        vctk = None
     root = tmp_path_factory.mktemp("prepare")
-    release = make_release(root / "release", vctk_dir=vctk)
+    release = make_release(root / "release", vctk_dir=vctk_samples_or_none)
     report = prepare(release.root, root / "codecfake", size_check=False, progress=False)
     assert report.clips == len(release.stored())
     assert_configs_match_labels(release.root, root / "codecfake")

@@ -15,7 +15,7 @@ from helpers.hub_server import HubServer, folder_files
 import codecfake_cli
 from codecfake_builder.hub.publish import format_size
 
-pytest_plugins = ("helpers.publish_fixtures",)  # dataset_folder, hub
+pytest_plugins = ("helpers.publish_fixtures",)  # dataset_folder, hub, instant_retries
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "codecfake-test/codecfake"
 
@@ -232,12 +232,11 @@ def test_without_a_token_or_a_network_nothing_is_tried(
     assert "no Hugging Face token found" in err and "hf auth login" in err
 
 
-@pytest.mark.slow
 def test_a_lost_connection_says_rerun_and_the_rerun_finishes(
-    dataset_folder: Path, hub: HubServer, capsys: pytest.CaptureFixture[str]
+    dataset_folder: Path, hub: HubServer, instant_retries: None, capsys: pytest.CaptureFixture[str]
 ):
-    """In-process this time: the client retries the dropped commit (about 25 s of backoff), then
-    gives up with a message that says to rerun; the rerun sends the card alone."""
+    """In-process this time: the client retries the dropped commit (its own loop, without the
+    waits), then gives up with a message that says to rerun; the rerun sends the card alone."""
     hub.drop_commits_after = 1
     assert publish(dataset_folder, hub) == 1
     err = capsys.readouterr().err

@@ -1,11 +1,11 @@
 """Small VCTK and AISHELL-3 trees in their real layouts, quirks included, for builder tests.
 
-English clips are cut from the real VCTK recordings in the shared fixtures when present (written
-as 48 kHz FLAC, as VCTK 0.92 ships them); Mandarin clips (and English ones without the fixtures)
-come from the project's formant synthesiser (:mod:`codecfake_builder.demo.synthetic`), at 44.1 kHz with
-tones that follow each utterance's pinyin. Unlike that module's demo corpus, these trees carry
-the real corpora's quirks: real speaker ids, p315 without text, missing mic2 files, AISHELL-3's
-test/ part.
+English clips are cut from the real VCTK recordings in the shared fixtures when given (the
+``vctk_samples_or_none`` fixture), written as 48 kHz FLAC as VCTK 0.92 ships them. Mandarin clips,
+and English ones without the fixtures, come from the project's formant synthesiser
+(:mod:`codecfake_builder.demo.synthetic`): 44.1 kHz Mandarin with tones that follow each
+utterance's pinyin. Unlike that module's demo corpus, these trees carry the real corpora's quirks:
+real speaker ids, p315 without text, missing mic2 files, AISHELL-3's test/ part.
 """
 
 from __future__ import annotations
@@ -77,11 +77,16 @@ AISHELL3_UTTERANCES = [
 AISHELL3_TEST_SPEAKERS = {"SSB1365"}  # AISHELL-3's own split, which Codecfake ignores
 
 
-def real_vctk_segments(vctk_samples: Path | None, count: int) -> list[np.ndarray]:
-    """``count`` speech segments at 48 kHz: pieces of the real VCTK clips, or speech-like audio."""
+SEGMENT_SECONDS = 1.2  # every English clip's length, real or generated, so tests expect one value
+
+
+def vctk_segments(vctk_samples: Path | None, count: int) -> list[np.ndarray]:
+    """``count`` 1.2 s speech segments at 48 kHz: pieces of the real VCTK clips when
+    ``vctk_samples`` is given, else the formant synthesiser reading each utterance's text."""
+    length = int(SEGMENT_SECONDS * VCTK_RATE)
     if vctk_samples is None:
         return [
-            render("en", i % 3, text or "Please call Stella.", "", VCTK_RATE, FORMANT)
+            _fit(render("en", i % 3, text or "Please call Stella.", "", VCTK_RATE, FORMANT), length)
             for i, (_, _, text) in zip(range(count), VCTK_UTTERANCES, strict=False)
         ]
     clips = []
@@ -92,9 +97,13 @@ def real_vctk_segments(vctk_samples: Path | None, count: int) -> list[np.ndarray
     for i in range(count):
         clip = clips[i % len(clips)]
         piece = i // len(clips)
-        length = int(1.2 * VCTK_RATE)
         segments.append(clip[piece * length : (piece + 1) * length])
     return segments
+
+
+def _fit(audio: np.ndarray, length: int) -> np.ndarray:
+    """Cut, or pad with silence, to exactly ``length`` samples."""
+    return np.pad(audio[:length], (0, max(0, length - len(audio))))
 
 
 def make_vctk_092(
@@ -102,7 +111,7 @@ def make_vctk_092(
 ) -> Path:
     """VCTK 0.92: FLAC for mic1 and mic2, transcripts in txt/, none for p315."""
     chosen = VCTK_UTTERANCES[:count]
-    segments = real_vctk_segments(vctk_samples, len(chosen))
+    segments = vctk_segments(vctk_samples, len(chosen))
     for (speaker, number, text), audio in zip(chosen, segments, strict=True):
         utterance = f"{speaker}_{number:03d}"
         folder = root / "wav48_silence_trimmed" / speaker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,3 +58,19 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     with HubServer(token=TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub's own retry loop for uploads and commits, with its back-off waits (1, 2, 4,
+    8, 8 s: 23 s per given-up request) set to zero: the same tries, errors and give-up, no sleep.
+
+    The upload pipeline calls ``http_backoff`` with its default waits and exposes no setting, so
+    the test sets them where the commit code looks the function up; if a huggingface_hub release
+    moves it, ``setattr`` fails loudly instead of the test quietly sleeping again.
+    """
+    from huggingface_hub import _commit_api
+    from huggingface_hub.utils import http_backoff
+
+    no_wait = functools.partial(http_backoff, base_wait_time=0, max_wait_time=0)
+    monkeypatch.setattr(_commit_api, "http_backoff", no_wait)
