@@ -156,6 +156,7 @@ def _vctk_named(rows: list[Clip]) -> list[Clip]:
     return renamed
 
 
+@pytest.mark.slow  # ~6 s here: a real train + score through the CLI
 def test_cli_trains_and_scores_a_streamed_folder(tmp_path: Path) -> None:
     folder = tmp_path / "dataset"
     folder.mkdir()

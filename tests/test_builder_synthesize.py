@@ -317,8 +317,11 @@ def test_official_split_is_reproduced(tmp_path: Path, corpora: dict[str, Path]) 
     [
         (["--conditions", "C99"], "unknown condition 'C99'"),
         (["--conditions", "C7", "--codec", "C12=lyra@3kbps,16khz"], "C12 needs the lyra codec"),
-        (["--conditions", "C1", "--checkpoint", "C7=x"], "--checkpoint given for C7"),
-        (["--conditions", "C4", "--checkpoint", "C4=x"], "no effect with random ones"),
+        (
+            ["--conditions", "C1", "--checkpoint", "C7=x", "--codec-weights=pretrained"],
+            "--checkpoint given for C7",
+        ),
+        (["--conditions", "C4", "--checkpoint", "C4=x"], "--codec-weights random loads none"),
         (
             ["--conditions", "C4", "--checkpoint", "C4=no/such-dir", "--codec-weights=pretrained"],
             "C4: cannot read checkpoint 'no/such-dir'",

@@ -180,6 +180,7 @@ def test_score_takes_a_published_checkpoint(
     assert {label for _, _, label in rows} == {"real", "fake"}
 
 
+@pytest.mark.slow  # ~5.5 s here: lfcc-gmm trained and scored through the CLI
 def test_lfcc_gmm_runs_under_the_same_commands(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
