@@ -14,6 +14,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import soundfile
 from helpers.release_factory import Release, assert_configs_match_labels, make_release, stored_files
@@ -221,3 +222,43 @@ def test_the_header_check_accepts_only_what_libsndfile_reads(subtype, channels):
         assert not _plain_wav(data[: end - cut]), cut  # samples lost: left to libsndfile
     assert not _plain_wav(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
     assert not _plain_wav(data.replace(b"fmt ", b"fmx ", 1))
+
+
+def test_a_re_prepared_or_same_named_folder_never_loads_stale_rows(tmp_path):
+    """`datasets` keys a local folder's cache by its name, config and card YAML only; the card's
+    per-configuration shard stamp makes new shards a new cache entry."""
+    from codecfake_builder.folder.prepare import prepare
+
+    cache = str(tmp_path / "cache")
+
+    def build(where: str, seed: int) -> Path:
+        release = make_release(
+            tmp_path / where / f"release-{seed}",
+            conditions=("C1",),
+            seed=seed,
+            with_train=False,
+            with_dev=False,
+        )
+        folder = tmp_path / where / "codecfake-data"
+        shutil.rmtree(folder, ignore_errors=True)
+        prepare(release.root, folder)
+        return folder
+
+    def loaded(folder: Path) -> list[bytes]:
+        split = datasets.load_dataset(str(folder), "C1", split="test", cache_dir=cache)
+        split = split.cast_column("audio", datasets.Audio(decode=False))
+        return sorted(row["audio"]["bytes"] for row in split)
+
+    def on_disk(folder: Path) -> list[bytes]:
+        return sorted(
+            row["bytes"]
+            for shard in sorted((folder / "data").rglob("*.parquet"))
+            for row in pq.read_table(shard, columns=["audio"]).column("audio").to_pylist()
+        )
+
+    first = build("a", seed=1)
+    assert loaded(first) == on_disk(first)
+    other = build("b", seed=2)  # another folder of the same name
+    assert loaded(other) == on_disk(other) != on_disk(first)
+    again = build("a", seed=3)  # the first folder, prepared again from another release
+    assert loaded(again) == on_disk(again) != on_disk(other)

@@ -9,6 +9,7 @@ it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import datasets
@@ -29,7 +30,31 @@ from .manifest import (
 TAGS = ["audio-deepfake-detection", "anti-spoofing", "neural-audio-codec", "speech"]
 
 
-def card_data(configs: list[FolderConfig]) -> DatasetCardData:
+def content_stamp(folder: Path, config: FolderConfig, manifest: FolderManifest) -> str:
+    """A short hash of what a configuration reads: its shards' names and content digests.
+
+    ``datasets`` names a local folder's cache after the folder's name, the configuration and a
+    hash of the card's YAML, never after the shards themselves. Without this stamp in the YAML,
+    re-preparing a folder from another release (or loading another folder of the same name)
+    silently returns the rows cached from the first one. A shard's digest is taken from its
+    rows when it is written, so the same release prepared twice gives the same card, and
+    ``--add`` leaves the stamps (and caches) of configurations it does not touch alone.
+    A shard the manifest has no digest for (a folder from before) counts by size and time.
+    """
+    digest = hashlib.sha256()
+    for patterns in config.data_files.values():
+        for pattern in patterns:
+            for shard in sorted(folder.glob(pattern)):
+                name = shard.relative_to(folder).as_posix()
+                stat = shard.stat()
+                content = manifest.shard_digests.get(name, f"{stat.st_size}:{stat.st_mtime_ns}")
+                digest.update(f"{name}\0{content}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def card_data(
+    configs: list[FolderConfig], folder: Path, manifest: FolderManifest
+) -> DatasetCardData:
     """The YAML front matter: metadata, ``configs`` and ``dataset_info`` for what is stored."""
     languages = sorted({lang for c in configs for lang in c.config.languages if lang})
     data = DatasetCardData(
@@ -43,6 +68,8 @@ def card_data(configs: list[FolderConfig]) -> DatasetCardData:
         {
             c.name: {
                 "data_files": [{"split": s, "path": p} for s, p in c.data_files.items()],
+                # part of the hash `datasets` keys its cache by: see content_stamp
+                "description": f"{c.config.description} (shards {content_stamp(folder, c, manifest)})",
                 **({"default": True} if c.name == codecfake.DEFAULT_CONFIG else {}),
             }
             for c in configs
@@ -68,7 +95,7 @@ def render_card(folder: Path, manifest: FolderManifest) -> str:
     configs = folder_configs(folder, manifest)
     if not configs:
         raise codecfake.CodecfakeError(f"{folder}: no configuration has any stored clips")
-    data = card_data(configs)
+    data = card_data(configs, folder, manifest)
     body = "\n".join(
         [
             "# Codecfake",

@@ -54,6 +54,8 @@ class FolderManifest:
     keyed_reals: dict[str, KeyedReals] = field(default_factory=dict)
     """Real parts stored apart: clips with differing copies, or listed by only some conditions."""
     differing: list[str] = field(default_factory=list)
+    shard_digests: dict[str, str] = field(default_factory=dict)
+    """Folder-relative shard path -> sha256 of its rows: what the card's content stamps hash."""
     """The shared real clips whose copies differ between condition folders (for the card)."""
 
     @property
@@ -69,6 +71,7 @@ class FolderManifest:
             "provenance": {k: dataclasses.asdict(v) for k, v in sorted(self.provenance.items())},
             "keyed_reals": {k: v.to_dict() for k, v in sorted(self.keyed_reals.items())},
             "differing_copies": self.differing,
+            "shards": dict(sorted(self.shard_digests.items())),
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -89,6 +92,7 @@ class FolderManifest:
                     for k, v in data.get("keyed_reals", {}).items()
                 },
                 differing=list(data.get("differing_copies", [])),
+                shard_digests=dict(data.get("shards", {})),
             )
         except FileNotFoundError as error:
             raise codecfake.CodecfakeError(

@@ -132,8 +132,8 @@ def prepare(
         check_complete_sizes(plan)
     staging = out.parent / f".{out.name}.partial"
     with _cleanup_on_error(staging, release_id):
-        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
-        manifest = FolderManifest(releases=[release_id])
+        digests = _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest = FolderManifest(releases=[release_id], shard_digests=digests)
         _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
         configs = folder_configs(staging, manifest)
         reconciliation = reconcile(plan, staging, manifest, configs)
@@ -207,7 +207,9 @@ def add_conditions(
     release_id = fingerprint(release)
     staging = folder.parent / f".{folder.name}.add-partial"
     with _cleanup_on_error(staging, release_id):
-        _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        manifest.shard_digests.update(
+            _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
+        )
         manifest.releases.append(release_id)
         _record_conditions(
             manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
@@ -288,20 +290,24 @@ def _cleanup_on_error(staging: Path, release_id: str) -> Iterator[None]:
 
 def _write_shards(
     plan: ReleasePlan, staging: Path, num_proc: int, max_shard_bytes: int, progress: bool
-) -> None:
-    """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB."""
+) -> dict[str, str]:
+    """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB.
+
+    Returns each shard's content digest, by its folder-relative path.
+    """
     from tqdm.auto import tqdm
 
     tasks = shard_tasks(plan, max_shard_bytes)
     sizes = {task.name: sum(c.size for c in task.clips) for task in tasks}
+    digests: dict[str, str] = {}
     with tqdm(
         total=plan.total_bytes, unit="B", unit_scale=True, desc="prepare", disable=not progress
     ) as bar:
         if num_proc <= 1:
             for task in tasks:
-                write_shard(task, staging)
+                digests[task.name] = write_shard(task, staging)
                 bar.update(sizes[task.name])
-            return
+            return digests
         with ProcessPoolExecutor(max_workers=num_proc) as pool:
             futures = {pool.submit(write_shard, task, staging): task for task in tasks}
             pending = set(futures)
@@ -311,7 +317,9 @@ def _write_shards(
                     if future.exception() is not None:
                         pool.shutdown(cancel_futures=True)
                         raise future.exception()  # type: ignore[misc]
+                    digests[futures[future].name] = future.result()
                     bar.update(sizes[futures[future].name])
+    return digests
 
 
 def _drop_stored_reals(plan: ReleasePlan, folder: Path) -> None:

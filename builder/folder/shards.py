@@ -8,6 +8,7 @@ streaming reads cheap) and lands by an atomic rename, so a shard on disk is alwa
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +75,18 @@ def _by_size(clips: list[PlannedClip], limit: int) -> Iterator[list[PlannedClip]
         yield group
 
 
-def write_shard(task: ShardTask, out_dir: Path) -> int:
-    """Write ``task`` under ``out_dir``; a complete shard from an interrupted run is kept as is."""
+def write_shard(task: ShardTask, out_dir: Path) -> str:
+    """Write ``task`` under ``out_dir`` and return its content digest (:func:`shard_digest`).
+
+    A complete shard from an interrupted run is kept as is (and its digest read back).
+    """
     target = out_dir / task.name
     files = [clip.file for clip in task.clips]
     if target.exists() and shard_files(target) == files:
-        return len(files)
+        return shard_digest(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     schema = codecfake.FEATURES.arrow_schema
+    digest = hashlib.sha256()
     with (
         atomic_path(target) as partial,
         pq.ParquetWriter(
@@ -90,8 +95,26 @@ def write_shard(task: ShardTask, out_dir: Path) -> int:
     ):
         for start in range(0, len(task.clips), ROWS_PER_GROUP):
             rows = [_row(task.release, c) for c in task.clips[start : start + ROWS_PER_GROUP]]
+            for row in rows:
+                _digest_row(digest, row["file"], row["audio"]["bytes"])
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-    return len(files)
+    return digest.hexdigest()
+
+
+def _digest_row(digest: Any, file: str, audio: bytes) -> None:
+    digest.update(f"{file}\0{len(audio)}\0".encode())
+    digest.update(audio)
+
+
+def shard_digest(path: Path) -> str:
+    """sha256 over a shard's rows (file name and audio bytes, in order): what it holds."""
+    digest = hashlib.sha256()
+    table = pq.read_table(path, columns=["file", "audio"])
+    for file, audio in zip(
+        table.column("file").to_pylist(), table.column("audio").to_pylist(), strict=True
+    ):
+        _digest_row(digest, file, audio["bytes"])
+    return digest.hexdigest()
 
 
 def _row(release: ReleaseIndex, planned: PlannedClip) -> dict[str, Any]:
