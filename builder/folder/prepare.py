@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import codecfake
@@ -308,7 +309,9 @@ def _write_shards(
                 digests[task.name] = write_shard(task, staging)
                 bar.update(sizes[task.name])
             return digests
-        with ProcessPoolExecutor(max_workers=num_proc) as pool:
+        # spawned, not forked: a forked worker would carry the whole plan (about 1 GB on the
+        # complete release) in its memory; a spawned one holds only the shards it is handed
+        with ProcessPoolExecutor(max_workers=num_proc, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(write_shard, task, staging): task for task in tasks}
             pending = set(futures)
             while pending:
