@@ -1,7 +1,7 @@
 """Scoring with a neural detector: batches through the model, lines into the official score file.
 
 A score is ``softmax(logits)[:, 0]``, the probability of class 0 (real): higher = more real, the
-convention ``codecfake eval`` reads. The file is the baseline's (:mod:`codecfake_detectors.lfcc_gmm.score`): the same
+convention ``codecfake eval`` reads. The file is written by :mod:`codecfake_detectors.score_file`, as the baseline's is: the same
 ``filename score label`` lines, the same ``<out>.partial`` that a rerun resumes from, the same
 identity stamp (model bytes + what is scored) that keeps a partial file of another model or
 split from being mixed in. Clips already scored, and the real clips several configurations
@@ -10,7 +10,6 @@ share, are skipped before they are decoded.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch.utils.data import DataLoader
 from codecfake import LABEL_NAMES
 
 from .data import clip_dataset, collate_clips
-from .lfcc_gmm.score import _finished_files, format_score_line
+from .score_file import ScoreFile
 
 
 @dataclass(frozen=True)
@@ -63,35 +62,6 @@ def loader_for(dataset: Any, batch_size: int, num_workers: int, device: torch.de
     )
 
 
-class ScoreFile:
-    """``out`` written through ``out.partial``: resumable, and atomic when finished."""
-
-    def __init__(self, out: Path, identity: str) -> None:
-        self.target = out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.partial = out.with_name(out.name + ".partial")
-        self.stamp = out.with_name(out.name + ".partial.json")
-        if not self.stamp.is_file() or self.stamp.read_text(encoding="utf-8") != identity:
-            self.partial.unlink(missing_ok=True)  # a partial run of another model or split
-            self.stamp.write_text(identity, encoding="utf-8")
-        self.done = _finished_files(self.partial)
-        self.handle = open(self.partial, "a", encoding="utf-8")  # noqa: SIM115 (closed in finish)
-
-    def write(self, scored: Scored) -> None:
-        for file, score, label in zip(scored.files, scored.scores, scored.labels, strict=True):
-            self.handle.write(format_score_line(file, float(score), LABEL_NAMES[label]))
-        self.handle.flush()
-
-    def finish(self) -> Path:
-        self.handle.close()
-        os.replace(self.partial, self.target)
-        self.stamp.unlink()
-        return self.target
-
-    def close(self) -> None:
-        self.handle.close()
-
-
 def score_configs(
     detector: torch.nn.Module,
     device: torch.device,
@@ -124,7 +94,9 @@ def score_configs(
                     batch.scores[fresh],
                     [batch.labels[i] for i in fresh],
                 )
-                sink.write(batch)
+                for file, score, label in zip(batch.files, batch.scores, batch.labels, strict=True):
+                    sink.write(file, float(score), LABEL_NAMES[label])
+                sink.flush()
                 seen.update(batch.files)
                 scored += len(batch.files)
                 if progress is not None:
