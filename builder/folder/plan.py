@@ -219,6 +219,7 @@ def plan_release(
     plan = ReleasePlan(root, ReleaseIndex(tuple(sources), conditions))
     # A real clip belongs to one split; within it, every condition's label file lists it again.
     listings: dict[str, list[PlannedClip]] = {}
+    real_languages: dict[str, str] = {}  # a real clip's language, as its name told the scan
     unknown = plan.unknown_language
     for index, source in enumerate(sources):
         named: set[str] = set()
@@ -256,6 +257,8 @@ def plan_release(
                 earlier = listings.setdefault(row.file, [])
                 if earlier:
                     _check_split(plan, earlier[0], planned)
+                else:
+                    real_languages[row.file] = part.language
                 earlier.append(planned)
             else:
                 plan.parts.setdefault(part, []).append(planned)
@@ -268,7 +271,7 @@ def plan_release(
             f"{UNKNOWN_LANGUAGE_OPTION} to keep them, counted under the pooled configurations "
             "(C1, ..., all) only",
         )
-    _place_shared_reals(plan, listings)
+    _place_shared_reals(plan, listings, real_languages)
     # Audio folders no label file covers (e.g. test/C3-2/ without label/C3-2.txt) are extra too.
     covered = {source.audio_dir for source in sources}
     folders = [root / "train", root / "dev", *sorted((root / "test").glob("*"))]
@@ -304,7 +307,9 @@ def _check_split(plan: ReleasePlan, first: PlannedClip, copy: PlannedClip) -> No
         )
 
 
-def _place_shared_reals(plan: ReleasePlan, listings: Mapping[str, list[PlannedClip]]) -> None:
+def _place_shared_reals(
+    plan: ReleasePlan, listings: Mapping[str, list[PlannedClip]], languages: Mapping[str, str]
+) -> None:
     """Put each shared real clip in the shared part, or, per version, in a keyed part.
 
     A clip goes to the shared part when every extracted label file of its split and language
@@ -318,7 +323,7 @@ def _place_shared_reals(plan: ReleasePlan, listings: Mapping[str, list[PlannedCl
     digests = _content_digests(plan.index, repeated)
     for file, clips in listings.items():
         first = clips[0]
-        split, language = sources[first.source].split, plan.index.clip(first).language
+        split, language = sources[first.source].split, languages[file]
         part = Part(codecfake.REAL_CONDITION, split, language)
         versions: dict[str, list[PlannedClip]] = {}
         for clip in clips:
