@@ -5,8 +5,8 @@ the paper (Xie et al., arXiv 2405.04880) and the official release; see ``shared/
 
 Importing this module costs the standard library only, because ``codecfake --help`` and the EER
 core start from it: :data:`FEATURES` imports ``datasets`` on first use. The release reader
-(:mod:`codecfake_builder.release`), the ``datasets`` builder (:mod:`codecfake_builder.hf_builder`)
-and fast audio (:mod:`codecfake_builder.audio`) live in rooms of their own; the names users
+(:mod:`codecfake_core.release`), the ``datasets`` builder (:mod:`codecfake_builder.hf_builder`)
+and fast audio (:mod:`codecfake_core.audio`) live in rooms of their own; the names users
 reach for (``codecfake.with_fast_audio``, ``codecfake.Codecfake``, ``codecfake.evaluate``, ...)
 are re-exported here lazily.
 """
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import datasets
 
-    from codecfake_builder.release import ReleaseClip
+    from codecfake_core.release import ReleaseClip
 
 __version__ = "0.1.0"
 
@@ -559,12 +559,12 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_codec": "codecfake_builder.codecs.loading",
     "build_detector": "codecfake_detectors.models.detector",
     "load_official_checkpoint": "codecfake_detectors.official",
-    "release_conditions": "codecfake_builder.release",
-    "iter_release_clips": "codecfake_builder.release",
-    "ReleaseClip": "codecfake_builder.release",
+    "release_conditions": "codecfake_core.release",
+    "iter_release_clips": "codecfake_core.release",
+    "ReleaseClip": "codecfake_core.release",
     "Codecfake": "codecfake_builder.hf_builder",
-    "decode_audio_bytes": "codecfake_builder.audio",
-    "with_fast_audio": "codecfake_builder.audio",
+    "decode_audio_bytes": "codecfake_core.audio",
+    "with_fast_audio": "codecfake_core.audio",
 }
 """The public API of the other rooms, as ``codecfake.NAME``: imported on first use, so
 ``import codecfake`` does not pay for them and they cannot import it in a cycle."""

@@ -18,8 +18,7 @@ import pyarrow as pa
 
 import codecfake
 from codecfake import CONFIGS, DEFAULT_CONFIG, CodecfakeConfig
-
-from .release import (
+from codecfake_core.release import (
     ReleaseClip,
     clip_from_label,
     label_sources,

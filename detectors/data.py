@@ -6,7 +6,7 @@ the fly. :func:`clip_dataset` turns a prepared folder or Hub id + configuration 
 ``torch.utils.data`` dataset of ``(waveform, label, file)``: the official 64,600-sample cut (a
 short clip tiled whole, then cut), label 0 = real / 1 = fake, and the release file name.
 
-Audio is decoded by :func:`codecfake_builder.audio.decode_audio_bytes` (soundfile + soxr, the
+Audio is decoded by :func:`codecfake_core.audio.decode_audio_bytes` (soundfile + soxr, the
 fast path of :func:`codecfake.with_fast_audio`), in the DataLoader workers. A streamed split is
 divided between distributed ranks (:func:`datasets.distributed.split_dataset_by_node`) and then
 between the workers of each rank *before* decoding, so every clip is decoded once, by one worker.
@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 import codecfake
-from codecfake_builder.audio import decode_audio_bytes
+from codecfake_core.audio import decode_audio_bytes
 
 from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 

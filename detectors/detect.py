@@ -1,6 +1,6 @@
 """Checking one's own clips: any audio file soundfile reads, at any rate, scored and decided.
 
-Files are decoded like dataset clips (:func:`codecfake_builder.audio.decode_audio_bytes`: mono,
+Files are decoded like dataset clips (:func:`codecfake_core.audio.decode_audio_bytes`: mono,
 soxr to 16 kHz) and given the same official cut, so a clip gets the score it would get in a score file.
 A file that cannot be read is reported and skipped; the others are still scored.
 """
@@ -16,7 +16,7 @@ import soundfile
 import torch
 
 import codecfake
-from codecfake_builder.audio import decode_audio_bytes
+from codecfake_core.audio import decode_audio_bytes
 
 from .data import official_cut
 

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 import codecfake
-from codecfake_builder.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from codecfake_core.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"

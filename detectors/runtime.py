@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from codecfake_builder.environment import resolve_device
+from codecfake_core.environment import resolve_device
 
 
 def torch_device(text: str) -> torch.device:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecfake_builder.io import atomic_write_text, replace_durably
+from codecfake_core.io import atomic_write_text, replace_durably
 
 
 def format_score_line(file: str, score: float, label: str) -> str:

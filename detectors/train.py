@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 import codecfake
-from codecfake_builder.environment import package_versions
+from codecfake_core.environment import package_versions
 
 from . import run as run_files
 from .data import MapClips, StreamClips, clip_dataset, dataset_fingerprint

@@ -292,7 +292,7 @@ class results:
         from pathlib import Path
 
         from codecfake import CodecfakeError
-        from codecfake_builder.io import atomic_write_text
+        from codecfake_core.io import atomic_write_text
 
         from .compare import format_markdown, format_text
         from .paper import published_records

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from codecfake import CONDITIONS
-from codecfake_builder.io import atomic_path
+from codecfake_core.io import atomic_path
 
 from .eer import SortedTrials
 from .table import Group, Row

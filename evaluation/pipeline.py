@@ -64,7 +64,7 @@ def score(settings: EvalSettings, *, progress: bool = False) -> Scored:
 
     ``progress`` shows bars while label and score files are read (the caller's choice).
     """
-    from codecfake_builder.release import release_conditions
+    from codecfake_core.release import release_conditions
 
     from .scores import dataset_label_index, read_score_files, release_label_index
 

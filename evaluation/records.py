@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
-from codecfake_builder.environment import package_versions
-from codecfake_builder.io import atomic_write_text
+from codecfake_core.environment import package_versions
+from codecfake_core.io import atomic_write_text
 
 from .dcf import ASVSPOOF5
 from .pipeline import EvalSettings, score
@@ -54,7 +54,7 @@ def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
     """What labelled the scores, identified by content, with the split sizes it holds."""
     if settings.labels:
         from codecfake_builder.folder.plan import fingerprint
-        from codecfake_builder.release import label_sources
+        from codecfake_core.release import label_sources
 
         release = Path(settings.labels)
         splits: dict[str, dict[str, int]] = {}

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from codecfake import LABEL_NAMES, REAL_CONDITION, ReleaseError, parse_file_name
-from codecfake_builder.release import iter_release_clips
+from codecfake_core.release import iter_release_clips
 
 from .eer import LABEL_WORDS, EvaluationError
 

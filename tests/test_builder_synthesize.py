@@ -28,8 +28,8 @@ from helpers.plugins import install_plugin
 
 import codecfake
 from codecfake import parse_file_name, read_label_file
-from codecfake_builder.io import temporaries
 from codecfake_cli import main
+from codecfake_core.io import temporaries
 
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
 FAST_CODECS = ["--conditions", "C8", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]

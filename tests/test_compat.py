@@ -1,4 +1,4 @@
-"""Each wrapper in codecfake_builder.compat, against the installed datasets / huggingface_hub.
+"""Each wrapper in codecfake_core.compat, against the installed datasets / huggingface_hub.
 
 The wrappers reach into the libraries' private parts; these tests are where an upgrade that
 moves one fails, by the wrapper's name, instead of deep inside ``prepare`` or ``publish``.
@@ -15,7 +15,7 @@ from huggingface_hub import DatasetCardData
 from huggingface_hub.utils import filter_repo_objects, get_session
 
 import codecfake
-from codecfake_builder import compat
+from codecfake_core import compat
 
 
 def _info(name: str = "en_C3", test_rows: int = 7) -> datasets.DatasetInfo:

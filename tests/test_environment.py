@@ -9,7 +9,7 @@ import pytest
 
 import codecfake
 from codecfake import CodecfakeError
-from codecfake_builder.environment import RECORDED_PACKAGES, package_versions, resolve_device
+from codecfake_core.environment import RECORDED_PACKAGES, package_versions, resolve_device
 
 torch = pytest.importorskip("torch")
 

@@ -1,4 +1,4 @@
-"""codecfake_builder.io: atomic writes leave no temporary, never show half a file, and survive races."""
+"""codecfake_core.io: atomic writes leave no temporary, never show half a file, and survive races."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake_builder.io import (
+from codecfake_core.io import (
     atomic_open,
     atomic_path,
     atomic_write_bytes,
@@ -154,7 +154,7 @@ def test_threads_writing_one_target_all_succeed(tmp_path: Path) -> None:
 WRITER = """
 import sys, time
 from pathlib import Path
-from codecfake_builder.io import atomic_write_bytes
+from codecfake_core.io import atomic_write_bytes
 target, go, data = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].encode() * 100_000
 while not go.exists():
     time.sleep(0.001)

@@ -204,7 +204,7 @@ def test_size_differences_on_the_complete_release_are_a_table(capsys):
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_the_header_check_accepts_only_what_libsndfile_reads(subtype, channels):
-    from codecfake_builder.release import _plain_wav
+    from codecfake_core.release import _plain_wav
 
     rng = np.random.default_rng(0)
     buffer = io.BytesIO()

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..environment import package_versions, resolve_device
+from codecfake_core.environment import package_versions, resolve_device
+
 from .base import CodecSpec
 from .fingerprint import provenance, state_dict_sha256
 

@@ -28,7 +28,8 @@ import numpy as np
 import soundfile
 import soxr
 
-from ..io import atomic_write_text
+from codecfake_core.io import atomic_write_text
+
 from .formant import SpeakerVoice, english_syllables, mandarin_syllables, synthesize
 
 VCTK_RATE = 48_000

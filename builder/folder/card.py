@@ -18,8 +18,8 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import codecfake
+from codecfake_core.io import atomic_write_text
 
-from ..io import atomic_write_text
 from .manifest import (
     FolderConfig,
     FolderManifest,

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import codecfake
-
-from ..compat import info_to_yaml_dict
+from codecfake_core.compat import info_to_yaml_dict
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "dataset_infos.json"
 

@@ -25,8 +25,7 @@ from typing import NamedTuple
 
 import codecfake
 from codecfake import Condition, LabelRow, Part, ReleaseError
-
-from ..release import ReleaseClip, clip_from_label, label_sources, release_conditions
+from codecfake_core.release import ReleaseClip, clip_from_label, label_sources, release_conditions
 
 log = logging.getLogger("codecfake")
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import codecfake
 from codecfake import CodecfakeError
+from codecfake_core.io import atomic_write_text
 
-from ..io import atomic_write_text
 from ..synthesis.provenance import iter_records
 from .card import write_card
 from .manifest import (

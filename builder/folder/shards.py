@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 import codecfake
 from codecfake import Part, ReleaseError
+from codecfake_core.io import atomic_path
+from codecfake_core.release import read_clip_bytes
 
-from ..io import atomic_path
-from ..release import read_clip_bytes
 from .plan import PlannedClip, ReleaseIndex, ReleasePlan
 
 ROWS_PER_GROUP = 100

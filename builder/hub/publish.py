@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
+from codecfake_core.compat import hub_transport_errors, upload_ignore_patterns
 
-from ..compat import hub_transport_errors, upload_ignore_patterns
 from .validate import CARD, check_dataset_folder
 
 REPO_TYPE = "dataset"

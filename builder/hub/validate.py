@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
-
-from ..compat import check_data_files_field, info_from_yaml_dict
+from codecfake_core.compat import check_data_files_field, info_from_yaml_dict
 
 CARD = "README.md"
 

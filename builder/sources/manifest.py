@@ -16,8 +16,7 @@ from pathlib import Path
 import soundfile
 
 from codecfake import ReleaseError
-
-from ..io import atomic_open
+from codecfake_core.io import atomic_open
 
 HEADER_READERS = 8
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import mono_samples, resample
+from codecfake_core.audio import mono_samples, resample
+
 from ..sources.manifest import Utterance
 
 READ_AHEAD = 2

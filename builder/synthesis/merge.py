@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codecfake import CONDITIONS, CodecfakeError
+from codecfake_core.io import temporaries
 
 from ..codecs import CodecSpec, release_condition
-from ..io import temporaries
 from .pipeline import STATE_DIR
 from .provenance import PROVENANCE_FILE, FileRecord, file_of, iter_lines, write_lines
 from .release import write_conditions_file, write_label_files

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
+from codecfake_core.environment import resolve_device
+from codecfake_core.io import atomic_write_bytes
 
 from ..codecs.base import CodecSpec
-from ..environment import resolve_device
-from ..io import atomic_write_bytes
 from ..sources.aishell3 import prepare_aishell3
 from ..sources.manifest import Utterance
 from ..sources.vctk import prepare_vctk

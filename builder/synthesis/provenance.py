@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_open
+from codecfake_core.io import atomic_open
 
 PROVENANCE_FILE = "provenance.jsonl"
 

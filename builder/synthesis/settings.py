@@ -8,7 +8,7 @@ because a release whose C8 is half 12 kbps and half 24 kbps is wrong without loo
 run may add a condition; it is recorded then.
 
 Shards often start at the same moment, so recording is a locked read-compare-write (see
-:func:`codecfake_builder.io.exclusive_lock`), and the file's first version is created exclusively: of two
+:func:`codecfake_core.io.exclusive_lock`), and the file's first version is created exclusively: of two
 first runs, one records and the other compares against it, even where locks are unavailable.
 """
 
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
+from codecfake_core.io import atomic_write_json, create_exclusive, dumps_json, exclusive_lock
 
 from ..codecs.base import CodecSpec
 from ..codecs.fingerprint import weights_fingerprint
 from ..codecs.registry import describe
-from ..io import atomic_write_json, create_exclusive, dumps_json, exclusive_lock
 from .provenance import FileRecord
 
 SETTINGS_FILE = "synthesis.json"

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from codecfake import CodecfakeError
+from codecfake_core.audio import resample
+from codecfake_core.environment import package_versions
+from codecfake_core.io import atomic_write_bytes
 
-from ..audio import resample
-from ..environment import package_versions
-from ..io import atomic_write_bytes
 from ..sources.manifest import Utterance
 from .decode import Source
 from .provenance import FileRecord, RunLog

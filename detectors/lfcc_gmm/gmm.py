@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from codecfake_builder.io import atomic_open
+from codecfake_core.io import atomic_open
 
 from .lfcc import LfccConfig
 

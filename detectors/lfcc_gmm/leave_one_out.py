@@ -30,7 +30,7 @@ GENUINE = "genuine"
 def load_features(folder: Path, features: LfccConfig) -> dict[tuple[str, str], np.ndarray]:
     """LFCC of every ``<config>+<utterance>.wav``, decoded to 16 kHz and cropped like the CLI."""
     from codecfake import CodecfakeError
-    from codecfake_builder.audio import decode_audio_bytes
+    from codecfake_core.audio import decode_audio_bytes
 
     clips: dict[tuple[str, str], np.ndarray] = {}
     for path in sorted(folder.glob("*+*.wav")):

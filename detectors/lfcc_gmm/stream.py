@@ -38,7 +38,7 @@ def open_split(
     import datasets
 
     import codecfake
-    from codecfake_builder.audio import with_fast_audio
+    from codecfake_core.audio import with_fast_audio
 
     try:
         stream = datasets.load_dataset(dataset, config, split=split, streaming=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from codecfake_builder.io import atomic_write_json
+from codecfake_core.io import atomic_write_json
 
 from .gmm import CLASSES, GmmPair, save_model
 from .lfcc import LfccConfig, lfcc

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from ...environment import package_versions
+from codecfake_core.environment import package_versions
+
 from ..base import CodecSpec
 from ..errors import CodecSpecError
 from ..fingerprint import provenance
