@@ -309,6 +309,12 @@ class LabelRow:
 
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+)
+"""Control and invisible characters (whitespace aside, which separates the columns): in a file
+name they make two names that look the same differ, so a row would name no file on disk (a BOM
+glued to the first name, say)."""
 
 
 def parse_label_line(text: str, path: os.PathLike[str] | str, line: int) -> LabelRow | None:
@@ -320,6 +326,14 @@ def parse_label_line(text: str, path: os.PathLike[str] | str, line: int) -> Labe
     if len(parts) != 3:
         raise ReleaseError(path, f"expected 3 columns 'filename label idx', got {len(parts)}", line)
     name, label, idx = parts
+    if _INVISIBLE.search(stripped):
+        shown = ascii(stripped)
+        raise ReleaseError(
+            path,
+            f"holds an invisible or control character: {shown}; remove it and save the file as "
+            "plain UTF-8",
+            line,
+        )
     if label not in LABEL_NAMES:
         raise ReleaseError(path, f"unknown label {label!r} (expected 'real' or 'fake')", line)
     if not _SAFE_NAME.match(name) or name in {".", ".."} or name.startswith("~"):
@@ -334,10 +348,14 @@ def parse_label_line(text: str, path: os.PathLike[str] | str, line: int) -> Labe
 
 
 def read_label_file(path: os.PathLike[str] | str) -> list[LabelRow]:
-    """All rows of a label file, with duplicate names reported at their second line."""
+    """All rows of a label file, with duplicate names reported at their second line.
+
+    Read as ``utf-8-sig``: a byte-order mark, which Windows editors write, is not part of the
+    first file's name.
+    """
     rows: list[LabelRow] = []
     first_seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:
         for number, text in enumerate(handle, start=1):
             row = parse_label_line(text, path, number)
             if row is None:

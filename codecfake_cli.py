@@ -15,7 +15,9 @@ import contextlib
 import importlib
 import inspect
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from typing import IO
 
@@ -204,12 +206,15 @@ def interrupted_message(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command. Exit codes: 0 done, 1 a domain error, 2 a usage error, 130 interrupted.
+    """Run one command. Exit codes: 0 done, 1 a domain error, 2 a usage error, 130 interrupted,
+    141 stdout closed early (``codecfake info | head``), as Unix tools end.
 
-    Whatever goes wrong, the user gets one line naming the file and the remedy, never a
-    traceback: an error we did not foresee is still reported in one line, as a bug to report.
+    Whatever goes wrong, the user gets one line naming the file and the remedy; ``-v`` adds the
+    traceback. Every line printed, by us or a library, has credentials in URLs masked.
     """
     import codecfake
+    from codecfake_core.progress import library_bars
+    from codecfake_core.redact import redacted_streams
 
     try:
         args = build_parser().parse_args(argv)
@@ -219,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.progress = progress_wanted(args.progress, args.quiet, sys.stderr)
     prefix = f"codecfake {args.command}: error:"
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    with _log_to_stderr(level):
+    with redacted_streams(), _log_to_stderr(level), library_bars(args.progress):
         options = {k: v for k, v in vars(args).items() if not k.startswith("_")}
         log.debug("codecfake %s %s, options %s", codecfake.__version__, args.command, options)
         return _run(args, prefix)
@@ -244,23 +249,43 @@ def _log_to_stderr(level: int) -> Iterator[None]:
 def _run(args: argparse.Namespace, prefix: str) -> int:
     from codecfake import CodecfakeError
 
+    def fail(message: str) -> int:
+        if args.verbose:  # the traceback first, so the one line stays the last thing printed
+            print(traceback.format_exc(), file=sys.stderr, end="")
+        print(f"{prefix} {message}", file=sys.stderr)
+        return 1
+
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a reader gone by now is a closed pipe, handled here, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except CodecfakeError as error:
-        print(f"{prefix} {error}", file=sys.stderr)
+        return fail(str(error))
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        print(f"{prefix} {where}{error.strerror or error}", file=sys.stderr)
+        return fail(f"{where}{error.strerror or error}")
     except KeyboardInterrupt:
         print(interrupted_message(args), file=sys.stderr)
         return 130
     except Exception as error:  # a bug: still one line, with what to report
-        print(
-            f"{prefix} unexpected {type(error).__name__}: {error} (a bug in codecfake; "
-            "please report it with the command you ran)",
-            file=sys.stderr,
+        return fail(
+            f"unexpected {type(error).__name__}: {error} (a bug in codecfake; please report it "
+            "with the command you ran and the output of the same command with -v)"
         )
-    return 1
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do.
+
+    Whatever is still buffered for stdout can go nowhere; pointing stdout at /dev/null keeps
+    Python from reporting the same broken pipe again when it flushes at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":

@@ -16,11 +16,38 @@ import numpy as np
 from codecfake import SAMPLING_RATE
 
 
+class UnreadableAudioError(ValueError):
+    """Audio bytes that do not decode to all the samples their header promises.
+
+    libsndfile returns what it finds without a word; a training job would then learn from a
+    clip cut short, or die hours in on an empty one. The caller names the clip.
+    """
+
+
 def mono_samples(data: bytes) -> tuple[np.ndarray, int]:
-    """(mono float32 samples, native rate) of WAV/FLAC/... bytes; channels are averaged."""
+    """(mono float32 samples, native rate) of WAV/FLAC/... bytes; channels are averaged.
+
+    Raises :class:`UnreadableAudioError` when the bytes hold fewer frames than the header
+    promises, none at all, or do not decode.
+    """
     import soundfile
 
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    from .release import wav_layout
+
+    layout = wav_layout(data)
+    if layout is not None and layout.problem():
+        raise UnreadableAudioError(f"the audio {layout.problem()}")
+    try:
+        with soundfile.SoundFile(io.BytesIO(data)) as audio:
+            promised = audio.frames
+            samples = audio.read(dtype="float32", always_2d=True)
+            rate = audio.samplerate
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise UnreadableAudioError(f"the audio does not decode ({error})") from error
+    if len(samples) < promised or not len(samples):
+        raise UnreadableAudioError(
+            f"the audio decodes to {len(samples):,} of the {promised:,} frames it promises"
+        )
     mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
     return mono, rate
 
@@ -40,14 +67,14 @@ def decode_audio_bytes(data: bytes, sampling_rate: int = SAMPLING_RATE) -> np.nd
 
 
 def _fast_decode_batch(batch: dict[str, list[Any]], sampling_rate: int) -> dict[str, list[Any]]:
-    batch["audio"] = [
-        {
-            "array": decode_audio_bytes(a["bytes"], sampling_rate),
-            "sampling_rate": sampling_rate,
-            "path": a["path"],
-        }
-        for a in batch["audio"]
-    ]
+    decoded = []
+    for audio in batch["audio"]:
+        try:
+            array = decode_audio_bytes(audio["bytes"], sampling_rate)
+        except UnreadableAudioError as error:  # name the clip: the row index is not at hand
+            raise UnreadableAudioError(f"{audio['path']}: {error}") from error
+        decoded.append({"array": array, "sampling_rate": sampling_rate, "path": audio["path"]})
+    batch["audio"] = decoded
     return batch
 
 

@@ -14,7 +14,7 @@ clean-up step can remove what a killed run left behind.
 
 The folder itself is not fsynced after the rename: that would double the cost of each of a
 million small files, and losing a rename in a power cut only means a resumed run makes that file
-again. This module imports nothing outside the standard library.
+again. This module imports nothing outside the standard library and :mod:`codecfake`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from codecfake import CodecfakeError
 
 _TEMPORARY_NAME = re.compile(r"^\..+\.tmp(\.[^.]+)?$")  # also the older ``.<name>.tmp``
 
@@ -205,3 +207,61 @@ def exclusive_lock(path: os.PathLike[str] | str) -> Iterator[None]:
         except (ImportError, OSError) as error:
             _log.warning("%s: cannot lock (%s); concurrent runs are not serialised", lock, error)
         yield  # closing the file releases the lock
+
+
+class LockHeldError(CodecfakeError):
+    """Another run holds the lock of the folder this one would write."""
+
+
+@contextmanager
+def run_lock(path: os.PathLike[str] | str, what: str) -> Iterator[None]:
+    """Hold ``path`` as the one-writer lock of ``what`` (a folder the user named), or refuse now.
+
+    Unlike :func:`exclusive_lock`, which waits, a second run is refused at once with the holder's
+    pid: two ``prepare`` runs on one folder would otherwise both do hours of work and then
+    collide. The lock goes with the process, so a killed run never leaves it held; the file is
+    removed on the way out. Where the file system has no locks, the run goes ahead after a
+    warning.
+    """
+    lock = Path(path)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks of this kind
+        _log.warning("%s: cannot lock here; do not run two commands on it at once", what)
+        yield
+        return
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        except OSError as error:  # a read-only or foreign folder: say so of the user's path
+            raise CodecfakeError(
+                f"{what}: cannot write here ({error.strerror}); choose a folder you can write"
+            ) from error
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 64).decode(errors="replace").strip() or "unknown"
+            os.close(descriptor)
+            raise LockHeldError(
+                f"{what}: another codecfake run (pid {holder}) is writing it; wait for that run "
+                f"to end or stop it, then rerun (lock file {lock})"
+            ) from None
+        except OSError as error:  # no flock on this file system (some network mounts)
+            os.close(descriptor)
+            _log.warning("%s: cannot lock (%s); do not run two commands on it at once", what, error)
+            yield
+            return
+        try:  # the holder before us may have removed the file between our open and flock
+            if os.stat(lock).st_ino == os.fstat(descriptor).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(descriptor)  # releases the lock

@@ -151,11 +151,13 @@ def iter_release_clips(
 
 
 def read_clip_bytes(path: Path) -> bytes:
-    """A clip's bytes, untouched, after checking that they decode as audio.
+    """A clip's bytes, untouched, after checking that they decode to all the audio they promise.
 
-    A plain PCM or float WAV whose header is sound is accepted from its header alone; anything
-    else goes to libsndfile, which decides (and names the problem). Reading a million headers
-    through libsndfile's Python callbacks was most of ``prepare``'s time.
+    A plain PCM or float WAV is judged from its header alone: a data chunk that promises more
+    frames than the file holds (a truncated download or extraction), or no frames at all (a
+    header-only file), is refused, where libsndfile would quietly report the shorter length.
+    Anything else goes to libsndfile, which decides (and names the problem). Reading a million
+    headers through libsndfile's Python callbacks was most of ``prepare``'s time.
     """
     import soundfile
 
@@ -163,50 +165,97 @@ def read_clip_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except FileNotFoundError as error:
         raise ReleaseError(path, "file named in a label file is missing") from error
-    if _plain_wav(data):
-        return data
+    layout = wav_layout(data)
+    if layout is not None:
+        problem = layout.problem()
+        if problem:
+            raise DamagedAudioError(path, problem)
+        if layout.plain:
+            return data
     try:
-        soundfile.info(io.BytesIO(data))
+        info = soundfile.info(io.BytesIO(data))
     except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise ReleaseError(path, f"does not decode as audio ({error})") from error
+        raise DamagedAudioError(path, f"does not decode as audio ({error})") from error
+    if info.frames <= 0:
+        raise DamagedAudioError(path, "holds no samples (an empty or header-only file)")
     return data
+
+
+class DamagedAudioError(ReleaseError):
+    """A clip whose bytes are not the whole recording: truncated, empty, or undecodable.
+
+    Its remedy is the archive it came from, not the label files: re-extract or re-download it.
+    """
+
+    def __init__(self, path: os.PathLike[str] | str, reason: str, line: int | None = None):
+        super().__init__(path, reason, line)
 
 
 _WAV_FORMATS = {1: (8, 16, 24, 32), 3: (32, 64)}
 """WAVE format tag -> sample widths libsndfile reads: integer PCM and IEEE float."""
+_STREAMED_SIZES = (0, 0xFFFFFFFF)
+"""Data-chunk sizes that writers streaming to a pipe leave in place of the real one: they
+promise nothing, and libsndfile reads such a file to its end."""
 
 
-def _plain_wav(data: bytes) -> bool:
-    """Whether ``data`` is a RIFF/WAVE file with a sane ``fmt `` chunk and all its samples.
+@dataclass(frozen=True)
+class WavLayout:
+    """What a RIFF/WAVE header says about its samples, and what the bytes after it hold.
 
-    Only a yes is trusted: any doubt (other formats, extensible headers, odd chunk layouts, a
-    truncated data chunk) answers no, and libsndfile then checks the file.
+    ``plain`` is a PCM/float format with a sane ``fmt `` chunk (the header alone can vouch for
+    the file); ``promised`` and ``held`` count bytes of the ``data`` chunk.
     """
-    if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return False
-    offset, fmt_ok = 12, False
+
+    plain: bool
+    frame_bytes: int
+    promised: int | None  # None: a streamed size that promises nothing
+    held: int
+
+    def problem(self) -> str:
+        """Why the samples are not all there, or ``""``."""
+        frame = max(self.frame_bytes, 1)
+        if self.held == 0:
+            return "holds no samples (an empty or header-only file)"
+        if self.promised is not None and self.held < self.promised:
+            return (
+                f"is truncated: its header promises {self.promised // frame:,} frames, the "
+                f"file holds {self.held // frame:,}"
+            )
+        return ""
+
+    def frames(self) -> int | None:
+        """Frames the header promises (those held, for a streamed size); None if not plain."""
+        if not self.plain:
+            return None
+        size = self.held if self.promised is None else self.promised
+        return size // self.frame_bytes
+
+
+def wav_layout(data: bytes) -> WavLayout | None:
+    """The layout of RIFF/WAVE ``data``; ``None`` when it is not a WAV file with a data chunk.
+
+    Only the chunk list is read, never the samples, so this is cheap for any size.
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    offset, plain, frame_bytes = 12, False, 0
     while offset + 8 <= len(data):
-        chunk, size = (
-            data[offset : offset + 4],
-            int.from_bytes(data[offset + 4 : offset + 8], "little"),
-        )
+        chunk = data[offset : offset + 4]
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
         body = offset + 8
-        if chunk == b"fmt ":
-            if size < 16 or body + 16 > len(data):
-                return False
+        if chunk == b"fmt " and size >= 16 and body + 16 <= len(data):
             tag, channels, rate = (
                 int.from_bytes(data[body : body + 2], "little"),
                 int.from_bytes(data[body + 2 : body + 4], "little"),
                 int.from_bytes(data[body + 4 : body + 8], "little"),
             )
             bits = int.from_bytes(data[body + 14 : body + 16], "little")
-            fmt_ok = (
-                bits in _WAV_FORMATS.get(tag, ()) and 0 < channels <= 64 and 0 < rate <= 768_000
-            )
-            if not fmt_ok:
-                return False
+            plain = bits in _WAV_FORMATS.get(tag, ()) and 0 < channels <= 64 and 0 < rate <= 768_000
+            frame_bytes = channels * bits // 8 if plain else 0
         elif chunk == b"data":
-            frame = channels * bits // 8 if fmt_ok else 0
-            return fmt_ok and body + size <= len(data) and size % frame == 0
+            held = len(data) - body
+            promised = None if size in _STREAMED_SIZES else size
+            whole = promised is None or promised % max(frame_bytes, 1) == 0
+            return WavLayout(plain and whole, frame_bytes, promised, held)
         offset = body + size + (size & 1)
-    return False
+    return None

@@ -47,14 +47,17 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
 
 def load_tensors(path: Path, device: torch.device | str = "cpu") -> tuple[dict[str, Any], dict]:
     """Tensors and decoded metadata of a file written by :func:`save_tensors`."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt", device=str(device)) as handle:
             metadata = {k: json.loads(v) for k, v in (handle.metadata() or {}).items()}
             return {k: handle.get_tensor(k) for k in handle.keys()}, metadata  # noqa: SIM118
-    except (OSError, ValueError, json.JSONDecodeError) as error:
-        raise codecfake.CodecfakeError(f"{path}: not a readable detector file ({error})") from error
+    except (OSError, ValueError, SafetensorError) as error:
+        raise codecfake.CodecfakeError(
+            f"{path}: not a readable detector file, damaged or truncated? ({error}); copy it "
+            "again, or retrain"
+        ) from error
 
 
 def save_model(run_dir: Path, backend: torch.nn.Module, metadata: dict[str, Any]) -> Path:

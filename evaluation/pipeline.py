@@ -78,7 +78,10 @@ def score(settings: EvalSettings, *, progress: bool = False) -> Scored:
     elif settings.dataset:
         labels = dataset_label_index(settings.dataset)
     trials = read_score_files([Path(p) for p in settings.scores], labels, progress=progress)
-    groups = make_groups(trials, by_language=settings.by_language, conditions=conditions)
+    try:
+        groups = make_groups(trials, by_language=settings.by_language, conditions=conditions)
+    except EvaluationError as error:  # say which files, since the rows do not
+        raise EvaluationError(f"{', '.join(settings.scores)}: {error}") from error
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = evaluate_groups(

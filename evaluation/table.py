@@ -135,6 +135,12 @@ def make_groups(
     """The trials behind each row: per condition, pooled, then per language when asked."""
     present = {str(c) for c in np.unique(trials.condition) if c != REAL_CONDITION}
     shared_real = trials.is_real & (trials.condition == REAL_CONDITION)
+    if not present:
+        raise EvaluationError(
+            f"no fake trials among the {len(trials.score):,} scored ({int(shared_real.sum()):,} "
+            "real): an EER needs fakes too. Score a test split with its fakes (F0k_/C3-1_/L1_ "
+            "names, or label 'fake' in the score file's third column)"
+        )
     groups: list[Group] = []
     for name in sorted(present, key=lambda n: _condition_order(n, conditions)):
         in_condition = trials.condition == name
@@ -144,11 +150,15 @@ def make_groups(
             real = shared_real
             spec = conditions.get(name)
             speech = [lang for lang in spec.languages if lang] if spec else []
-            if speech:  # A1/A2 are English only: their reals are the English test clips
-                real = real & np.isin(trials.language, speech)
-        if not fake.any() or not real.any():
-            missing = "fake" if not fake.any() else "real"
-            raise EvaluationError(f"condition {name} has no {missing} trials to score against")
+            if len(speech) == 1:  # A1/A2 are English only: their reals are the English clips
+                real = real & (trials.language == speech[0])
+            elif speech:  # a codec pools its languages, and reals no name places (as C1 does)
+                real = real & np.isin(trials.language, [*speech, ""])
+        if not fake.any():
+            raise EvaluationError(f"condition {name} has no fake trials to score against")
+        if not real.any():
+            raise EvaluationError(_no_reals(name, trials, shared_real))
+        _check_unique(trials, real | fake, name)
         _check_unique(trials, real | fake, name)
         groups.append(Group(name, POOLED, trials.score[real], trials.score[fake]))
         if by_language:
@@ -164,6 +174,21 @@ def make_groups(
                         )
                     )
     return groups
+
+
+def _no_reals(name: str, trials: Trials, shared_real: np.ndarray) -> str:
+    """Why ``name`` has no reals to meet: none scored, or none in its language."""
+    if not shared_real.any():
+        return (
+            f"condition {name} has no real trials to score against: the scores hold fakes only; "
+            "score the real test clips too"
+        )
+    unplaced = int((shared_real & (trials.language == "")).sum())
+    return (
+        f"condition {name} has no real trials in its language to score against: {unplaced:,} "
+        "real trials have names that tell no language (expected VCTK 'pNNN_NNN.wav' or "
+        "AISHELL-3 'SSBxxxxyyyy.wav'); name them so, or label them with --labels or --dataset"
+    )
 
 
 def _seed_for(seed: int, group: Group) -> np.random.SeedSequence:

@@ -239,6 +239,37 @@ def test_killed_runs_resume_to_the_clean_tree(tmp_path: Path, corpora: dict[str,
     assert tree(out) == tree(clean)
 
 
+def test_a_second_run_of_the_same_shard_is_refused_naming_the_first(
+    tmp_path: Path, corpora: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first run blocks on a corpus file that is a named pipe, holding its shard's lock."""
+    blocking = {flag: tmp_path / "corpora" / root.name for flag, root in corpora.items()}
+    for flag, root in corpora.items():
+        shutil.copytree(root, blocking[flag])
+    pipe = next((blocking["--aishell3"] / "train" / "wav").rglob("*.wav"))
+    pipe.unlink()
+    os.mkfifo(pipe)
+    out = tmp_path / "release"
+    command = [sys.executable, "-m", "codecfake_cli", "synthesize", "--out", str(out)]
+    command += [str(a) for pair in blocking.items() for a in pair]
+    command += ["--codec-weights", "random", *FAST_CODECS]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    first = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        lock = out / ".synthesize" / "shard-0-of-1.lock"
+        deadline = time.monotonic() + 120
+        while not (lock.is_file() and lock.read_text().strip()) and first.poll() is None:
+            assert time.monotonic() < deadline, "the first run never took its lock"
+            time.sleep(0.02)
+        assert first.poll() is None, first.communicate()[1].decode()
+        assert synthesize(out, blocking, *FAST_CODECS) == 1
+        err = capsys.readouterr().err
+        assert f"{out} (shard 0/1): another codecfake run (pid {first.pid}) is writing it" in err
+    finally:
+        first.kill()
+        first.communicate()
+
+
 def test_rerun_makes_lost_files_again_identically(tmp_path: Path, corpora: dict[str, Path]) -> None:
     out = tmp_path / "twice"
     assert synthesize(out, corpora, *FAST_CODECS) == 0
@@ -278,7 +309,7 @@ def test_bad_sources_are_reported_not_dropped(
         ("p295_001", bad),
         ("SSB00090003", empty),
     }
-    assert any("empty audio" in f["error"] for f in failures)
+    assert any("holds no samples" in f["error"] for f in failures)
     listed = "".join(p.read_text() for p in (out / "label").glob("*.txt"))
     assert "p295_001" not in listed and "SSB00090003" not in listed and "p295_002" in listed
     strict = tmp_path / "strict"
@@ -324,7 +355,7 @@ def test_official_split_is_reproduced(tmp_path: Path, corpora: dict[str, Path]) 
         (["--conditions", "C4", "--checkpoint", "C4=x"], "--codec-weights random loads none"),
         (
             ["--conditions", "C4", "--checkpoint", "C4=no/such-dir", "--codec-weights=pretrained"],
-            "C4: cannot read checkpoint 'no/such-dir'",
+            "C4 checkpoint 'no/such-dir': not a local folder and not in the Hub cache",
         ),
     ],
 )

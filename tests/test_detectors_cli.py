@@ -101,6 +101,18 @@ def test_detect_lists_unreadable_files_and_exits_1(
     assert "1 of 2 files unreadable" in captured.err
 
 
+def test_a_truncated_model_file_is_named_with_a_remedy(
+    mel_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model.safetensors"
+    model.write_bytes((mel_run / "model.safetensors").read_bytes()[:-1000])
+    soundfile.write(tmp_path / "clip.wav", np.zeros(8_000, dtype=np.float32) + 0.1, 8_000)
+    assert cli(["detect", str(tmp_path / "clip.wav"), "--model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert f"{model}: not a readable detector file, damaged or truncated?" in err
+    assert "a bug in codecfake" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_score_resumes_an_interrupted_run(dataset: Path, mel_run: Path, tmp_path: Path) -> None:
     from codecfake_detectors.run import load_detector
     from codecfake_detectors.score import score_configs

@@ -158,5 +158,7 @@ def test_model_names_and_their_errors(tmp_path: Path) -> None:
         build_detector("w2v2-aasist")
     with pytest.raises(codecfake.CodecfakeError, match="unknown model 'lfcc'"):
         build_detector("lfcc")
-    with pytest.raises(codecfake.CodecfakeError, match=r"--ssl .*cannot load"):
+    with pytest.raises(codecfake.CodecfakeError, match=r"--ssl .*no such folder"):
         build_detector("w2v2-lcnn", ssl=str(tmp_path / "missing"))
+    with pytest.raises(codecfake.CodecfakeError, match=r"--ssl 'org/xlsr': not a local folder"):
+        build_detector("w2v2-lcnn", ssl="org/xlsr")  # the tests run offline

@@ -232,8 +232,30 @@ def test_other_bad_inputs(tmp_path, capsys) -> None:
         tmp_path / "C2_reals.txt", ["p226_201.wav 0.5 real", "p226_202.wav 0.7 real"]
     )
     assert "condition C2 has no fake trials" in _eval_error(capsys, str(only_reals))
+    untied = _write(tmp_path / "reals.txt", ["p226_201.wav 0.5 real", "p226_202.wav 0.7 real"])
+    assert f"{untied}: no fake trials among the 2 scored (2 real)" in _eval_error(
+        capsys, str(untied)
+    )
+    unnamed = _write(
+        tmp_path / "scores.txt",
+        ["F01_p226_201.wav 0.1 fake", "F01_p226_202.wav 0.2 fake", "a.wav 0.9 real"],
+    )
+    # a codec pools its languages, so reals of no known language count (as in its configuration)
+    for args in ([], ["--by", "condition,language"]):
+        assert "error" not in _eval_error_or_table(capsys, *args, str(unnamed))
+    only_a1 = _write(tmp_path / "alm.txt", ["L1_p226_201.wav 0.1 fake", "a.wav 0.9 real"])
+    message = _eval_error(capsys, str(only_a1))
+    assert "condition A1 has no real trials in its language" in message
+    assert "1 real trials have names that tell no language" in message and "pNNN_NNN" in message
     assert "not a release" in _eval_error(capsys, "--labels", str(tmp_path), str(stranger))
     assert "no Parquet shards" in _eval_error(capsys, "--dataset", str(tmp_path), str(stranger))
+
+
+def _eval_error_or_table(capsys, *args: str) -> str:
+    rc = codecfake_cli.main(["eval", "--bootstrap", "0", *args])
+    _out, err = capsys.readouterr()
+    assert rc == 0, err
+    return err
 
 
 def test_two_detectors_on_one_condition_are_refused(tmp_path, capsys) -> None:

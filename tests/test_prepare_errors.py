@@ -3,7 +3,6 @@ through the real command line, and leaves nothing half-written behind."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 from helpers.release_factory import Release, make_release
 
 import codecfake_cli
-from codecfake_builder.folder.plan import fingerprint
 from codecfake_builder.folder.prepare import prepare
 
 
@@ -96,9 +94,10 @@ def test_allow_missing_leaves_the_rows_out_with_a_warning(release, tmp_path, cap
     rc = codecfake_cli.main(
         ["prepare", str(release.root), str(tmp_path / "out"), "--allow-missing"]
     )
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert rc == 0
-    assert "1 label rows name missing files and were left out" in out and gone.file in out
+    assert "1 label rows name missing files and were left out" in err and gone.file in err
+    assert "left out" not in out  # warnings go to stderr, results to stdout
     listed = sum(r.label_file == "C1.txt" for r in release.rows)
     stored = datasets.load_dataset(
         str(tmp_path / "out"), "C1", split="test", cache_dir=str(tmp_path / "cache")
@@ -114,7 +113,10 @@ def test_a_wav_that_does_not_decode_names_file_and_label_line(release, tmp_path,
     label = release.label_path("C2.txt")
     assert f"{bad.path}: does not decode as audio" in err
     assert f"(named at {label}:{line_of(label, bad.file)})" in err
-    assert_nothing_left(tmp_path)
+    assert "Re-extract (or re-download) the archives" in err and "--skip-damaged-audio" in err
+    # the shards finished before the run stopped are kept for the rerun, and it says where
+    assert "finished shards are kept in" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_real_clip_claimed_by_two_splits_is_refused(tmp_path, capsys):
@@ -166,27 +168,6 @@ def test_a_folder_without_labels_is_not_a_release(tmp_path, capsys):
     assert rc == 1
     assert "not an extracted Codecfake release: it has no label/ folder" in capsys.readouterr().err
     assert_nothing_left(tmp_path)
-
-
-def test_an_interrupted_run_resumes_from_its_finished_shards(release, tmp_path):
-    """A staging folder left by a killed run is reused: its complete shards are not rewritten."""
-    out = tmp_path / "out"
-    prepare(release.root, out, progress=False)
-    shards = sorted(out.rglob("*.parquet"))
-    # What a killed run leaves: the staging folder with some shards done.
-    staging = tmp_path / ".out.partial"
-    os.rename(out, staging)
-    (staging / ".release").write_text(fingerprint(release.root))
-    (staging / "README.md").unlink()
-    kept = shards[0].relative_to(out)
-    os.utime(staging / kept, ns=(1, 1))  # a rewrite would give it a fresh mtime
-    stamp = (staging / kept).stat().st_mtime_ns
-    for other in shards[1:]:
-        (staging / other.relative_to(out)).unlink()
-    prepare(release.root, out, progress=False)
-    assert (out / kept).stat().st_mtime_ns == stamp
-    assert sorted(out.rglob("*.parquet")) == shards
-    assert not staging.exists()
 
 
 def test_a_label_file_that_is_not_text_names_its_line(release, tmp_path, capsys):

@@ -221,10 +221,10 @@ def test_the_cli_prints_sizes_and_reports_extra_files(tmp_path, cache, capsys):
     rc = codecfake_cli.main(
         ["prepare", str(release.root), str(tmp_path / "out"), "--num-proc", "2"]
     )
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert rc == 0
-    assert "2 audio files on disk are named by no label file" in out
-    assert str(stray) in out and str(unlabelled) in out
+    assert "2 audio files on disk are named by no label file" in err
+    assert str(stray) in err and str(unlabelled) in err
     assert "en_C1" in out and "all" in out
     stored = datasets.load_dataset(
         str(tmp_path / "out"), "C1", split="test", cache_dir=cache

@@ -197,31 +197,33 @@ def test_size_differences_on_the_complete_release_are_a_table(capsys):
 
 # --------------------------------------------------------------------------------------------
 # The header-only WAV check that spares libsndfile a million calls: it may only say yes when
-# libsndfile agrees, and must say no to every damaged file
+# libsndfile agrees, and must catch every file that lost samples
 # --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_the_header_check_accepts_only_what_libsndfile_reads(subtype, channels):
-    from codecfake_core.release import _plain_wav
+    from codecfake_core.release import wav_layout
 
     rng = np.random.default_rng(0)
     buffer = io.BytesIO()
     samples = rng.uniform(-0.5, 0.5, (1_601, channels)).astype("float32")
     soundfile.write(buffer, samples, 16_000, format="WAV", subtype=subtype)
     data = buffer.getvalue()
-    accepted = _plain_wav(data)
+    layout = wav_layout(data)
+    accepted = layout.plain and not layout.problem()
     if accepted:
-        soundfile.info(io.BytesIO(data))  # libsndfile reads it too
+        assert soundfile.info(io.BytesIO(data)).frames == layout.frames() == 1_601
     if subtype in ("PCM_16", "FLOAT"):
         assert accepted  # what the release and the builder write: the fast path must take it
     start = data.index(b"data") + 8
     end = start + int.from_bytes(data[start - 4 : start], "little")  # a pad byte may follow
-    for cut in (1, 2, 3, (end - start) // 2, end - 12):
-        assert not _plain_wav(data[: end - cut]), cut  # samples lost: left to libsndfile
-    assert not _plain_wav(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
-    assert not _plain_wav(data.replace(b"fmt ", b"fmx ", 1))
+    for cut in (1, 2, 3, (end - start) // 2):
+        assert wav_layout(data[: end - cut]).problem().startswith("is truncated"), cut
+    assert wav_layout(data[:start]).problem().startswith("holds no samples")
+    assert wav_layout(b"RIFF\x00\x00\x00\x00WAVEnot really audio") is None
+    assert not wav_layout(data.replace(b"fmt ", b"fmx ", 1)).plain
 
 
 def test_a_re_prepared_or_same_named_folder_never_loads_stale_rows(tmp_path):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
-from .plan import UNKNOWN_LANGUAGE_OPTION
+from .plan import SKIP_DAMAGED_OPTION, UNKNOWN_LANGUAGE_OPTION
 
 PREPARE_EPILOG = """\
 examples:
@@ -24,8 +25,10 @@ examples:
   # grow a prepared folder by conditions from a rebuilt release (e.g. C8 from `codecfake synthesize`)
   codecfake prepare rebuilt/ codecfake-data/ --add --made-by "Jane Doe, ACME lab" --checkpoint C8=kyutai/mimi
 
-An interrupted run (Ctrl-C, a killed job) resumes when rerun: finished shards are kept.
-A run that fails on bad input leaves nothing behind."""
+An interrupted run (Ctrl-C, a killed job, a full disk, damaged audio) resumes when rerun: finished
+shards are kept while the release still holds the audio they were made from.
+Bad label files stop the run before anything is written. Re-preparing replaces only the files
+prepare wrote: a notebook or a .git in OUT_DIR stays. Warnings go to stderr, results to stdout."""
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -82,6 +85,12 @@ class prepare:  # lower case: the class is the subcommand
             "they are counted under the pooled configurations (C1, ..., all) only",
         )
         parser.add_argument(
+            SKIP_DAMAGED_OPTION,
+            action="store_true",
+            help="leave out clips whose audio is truncated, empty or undecodable (listed in a "
+            "warning) instead of stopping at them",
+        )
+        parser.add_argument(
             "--no-size-check",
             action="store_true",
             help="do not compare a complete release's sizes with dataset_infos.json (rebuilt releases)",
@@ -118,6 +127,7 @@ class prepare:  # lower case: the class is the subcommand
             "max_shard_bytes": args.max_shard_size,
             "allow_missing": args.allow_missing,
             "allow_unknown_language": args.allow_unknown_language,
+            "skip_damaged_audio": args.skip_damaged_audio,
             "into_aggregates": args.into_aggregates,
             "progress": args.progress,
         }
@@ -142,6 +152,8 @@ class prepare:  # lower case: the class is the subcommand
             report = prepare_folder(
                 args.release_dir, args.out_dir, size_check=not args.no_size_check, **common
             )
+        for line in report.warnings():
+            print(line, file=sys.stderr)
         for line in report.lines():
             print(line)
         return 0

@@ -36,6 +36,7 @@ ROOT_SEARCH_DEPTH = 4
 HASH_THREADS = 8
 """Copies are hashed in threads: hashlib releases the GIL, and the work is mostly reads."""
 UNKNOWN_LANGUAGE_OPTION = "--allow-unknown-language"
+SKIP_DAMAGED_OPTION = "--skip-damaged-audio"
 NAME_PATTERNS = "VCTK 'pNNN_NNN.wav' (English) or AISHELL-3 'SSBxxxxyyyy.wav' (Mandarin)"
 
 
@@ -149,6 +150,26 @@ class ReleasePlan:
         return {part.group for part in self.parts if part.group not in self.keyed}
 
 
+def drop_from_ledger(plan: ReleasePlan, part: Part, clips: list[PlannedClip]) -> None:
+    """Take clips left out of ``part`` (damaged audio, skipped) out of the label ledger too.
+
+    A stored clip speaks for every listing it stands for: a shared real clip for each label file
+    of its split that lists it, a keyed one for its holders, a fake for its own row. So the
+    reconciliation counts what was stored, and the report says what was left out.
+    """
+    files = {clip.file for clip in clips}
+    sources = plan.index.sources
+    if part.group == codecfake.REAL_CONDITION:
+        stems = {s.stem for s in sources if s.split == part.split}
+    elif part.group in plan.keyed:
+        stems = set(plan.keyed[part.group].holders)
+    else:
+        stems = {sources[clip.source].stem for clip in clips}
+    for index, source in enumerate(sources):
+        if source.split == part.split and source.stem in stems:
+            plan.ledger[index] = [row for row in plan.ledger[index] if row.file not in files]
+
+
 def fingerprint(release_dir: Path) -> str:
     """A hash of the release's label files: what "the same release" means for a rerun."""
     digest = hashlib.sha256()
@@ -219,6 +240,7 @@ def plan_release(
     # A real clip belongs to one split; within it, every condition's label file lists it again.
     listings: dict[str, list[PlannedClip]] = {}
     real_languages: dict[str, str] = {}  # a real clip's language, as its name told the scan
+    fakes: dict[str, PlannedClip] = {}  # a fake's first listing, to catch one in two splits
     unknown = plan.unknown_language
     for index, source in enumerate(sources):
         named: set[str] = set()
@@ -260,6 +282,7 @@ def plan_release(
                     real_languages[row.file] = part.language
                 earlier.append(planned)
             else:
+                _check_split(plan, fakes.setdefault(row.file, planned), planned)
                 plan.parts.setdefault(part, []).append(planned)
         plan.extra_files.extend(_unnamed_files(source.audio_dir, named))
     if unknown and not allow_unknown_language:
@@ -294,14 +317,16 @@ def _is_speech(group: str, conditions: Mapping[str, Condition]) -> bool:
 
 
 def _check_split(plan: ReleasePlan, first: PlannedClip, copy: PlannedClip) -> None:
-    """A shared real clip listed again must be listed in the same split."""
+    """A clip listed again must be listed in the same split: a real clip shared by the
+    conditions of its split, or a fake that a train/dev label file repeats, would otherwise be
+    trained on and tested on."""
     home_split = plan.index.sources[first.source].split
     split = plan.index.sources[copy.source].split
     if home_split != split:
         raise ReleaseError(
             plan.index.sources[copy.source].label_path,
-            f"real clip {copy.file!r} is in the {split} split here but in the {home_split} "
-            f"split at {plan.index.where(first)}; an utterance belongs to one split",
+            f"{copy.label} clip {copy.file!r} is in the {split} split here but in the "
+            f"{home_split} split at {plan.index.where(first)}; a clip belongs to one split",
             copy.line,
         )
 

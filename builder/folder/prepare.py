@@ -8,22 +8,24 @@ conditions (C8, ...) without touching a byte of the shards already there.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import codecfake
-from codecfake import CodecfakeError
-from codecfake_core.io import atomic_write_text
+from codecfake import CodecfakeError, ReleaseError
+from codecfake_core.io import atomic_write_text, run_lock, temporaries
+from codecfake_core.processes import worker_pool
 
 from ..synthesis.provenance import iter_records
 from .card import write_card
+from .install import check_collisions, install, owned_files
 from .manifest import (
     MANIFEST,
     FolderConfig,
@@ -34,15 +36,18 @@ from .manifest import (
     manifest_path,
 )
 from .plan import (
+    SKIP_DAMAGED_OPTION,
     ReleasePlan,
     check_complete_sizes,
+    drop_from_ledger,
     find_release_root,
     fingerprint,
     plan_release,
     summarise,
 )
 from .reconcile import Reconciliation, reconcile
-from .shards import shard_files, shard_tasks, write_shard
+from .resume import ShardRecord
+from .shards import ShardOutcome, shard_files, shard_tasks, write_shard
 
 SOURCE_LICENCES = "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
 PROVENANCE_GLOBS = ("provenance*", "label/provenance*", "provenance/*")
@@ -65,13 +70,10 @@ class PrepareReport:
     differing: list[str] = field(default_factory=list)
     unknown_language: int = 0
     reconciliation: Reconciliation | None = None
+    damaged: list[str] = field(default_factory=list)
 
-    def lines(self) -> Iterator[str]:
-        rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
-        yield (
-            f"stored {self.clips:,} clips ({self.bytes / 1e6:,.1f} MB) in {self.seconds:.1f} s "
-            f"({rate:,.1f} MB/s) -> {self.folder}"
-        )
+    def warnings(self) -> Iterator[str]:
+        """What the user should look at: rows left out, files not taken (for stderr)."""
         if self.extra_files:
             yield (
                 f"warning: {len(self.extra_files)} audio files on disk are named by no label file "
@@ -82,8 +84,21 @@ class PrepareReport:
                 f"warning: {len(self.missing)} label rows name missing files and were left out: "
                 f"{summarise(self.missing)}"
             )
+        if self.damaged:
+            yield (
+                f"warning: {len(self.damaged)} clips with damaged audio were left out "
+                f"(--skip-damaged-audio): {summarise(self.damaged)}"
+            )
         if self.unextracted:
-            yield f"not extracted, so left out: {summarise(self.unextracted)}"
+            yield f"warning: not extracted, so left out: {summarise(self.unextracted)}"
+
+    def lines(self) -> Iterator[str]:
+        """What was stored (for stdout)."""
+        rate = self.bytes / 1e6 / max(self.seconds, 1e-9)
+        yield (
+            f"stored {self.clips:,} clips ({self.bytes / 1e6:,.1f} MB) in {self.seconds:.1f} s "
+            f"({rate:,.1f} MB/s) -> {self.folder}"
+        )
         if self.skipped_conditions:
             yield f"already in the dataset, not added again: {', '.join(self.skipped_conditions)}"
         if self.differing:
@@ -113,35 +128,43 @@ def prepare(
     max_shard_bytes: int = 500_000_000,
     allow_missing: bool = False,
     allow_unknown_language: bool = False,
+    skip_damaged_audio: bool = False,
     size_check: bool = True,
     into_aggregates: bool = False,
     progress: bool = False,
 ) -> PrepareReport:
     """Write the dataset folder ``out_dir`` from the extracted release ``release_dir``.
 
-    Everything is written into a hidden folder beside ``out_dir`` and renamed into place at the
-    end, so ``out_dir`` is either absent, the previous dataset, or the complete new one.
+    Everything is written into a hidden staging folder beside ``out_dir`` and moved into place
+    at the end, replacing only what an earlier ``prepare`` wrote there: ``out_dir`` holds the
+    previous dataset or the complete new one, plus whatever else the user keeps in it. A run
+    stopped while writing (killed, a full disk, damaged audio) keeps its finished shards, and
+    the rerun keeps those whose audio the release still holds.
     """
     started = time.perf_counter()
     release, out = find_release_root(release_dir), Path(out_dir).absolute()
     release_id = fingerprint(release) if (release / "label").is_dir() else ""
-    _check_out_dir(out, release_id)
-    plan = plan_release(
-        release, allow_missing=allow_missing, allow_unknown_language=allow_unknown_language
-    )
-    if size_check:
-        check_complete_sizes(plan)
-    staging = out.parent / f".{out.name}.partial"
-    with _cleanup_on_error(staging, release_id):
-        digests = _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
-        manifest = FolderManifest(releases=[release_id], shard_digests=digests)
-        _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
-        configs = folder_configs(staging, manifest)
-        reconciliation = reconcile(plan, staging, manifest, configs)
-        atomic_write_text(staging / MANIFEST, manifest.to_json())
-        write_card(staging, manifest)
-        (staging / _STAGING_MARK).unlink()
-        _swap_into_place(staging, out)
+    with run_lock(_lock_path(out), str(out)):
+        owned = _check_out_dir(out, release_id)
+        plan = plan_release(
+            release, allow_missing=allow_missing, allow_unknown_language=allow_unknown_language
+        )
+        if size_check:
+            check_complete_sizes(plan)
+        staging = out.parent / f".{out.name}.partial"
+        with _staging(staging, release_id, out, plan.total_bytes):
+            written = _write_shards(
+                plan, staging, num_proc, max_shard_bytes, progress, skip_damaged_audio
+            )
+            manifest = FolderManifest(releases=[release_id], shard_digests=written.digests)
+            _record_conditions(manifest, plan, staging, release_id, into_aggregates, "", {})
+            configs = folder_configs(staging, manifest)
+            reconciliation = reconcile(plan, staging, manifest, configs)
+            atomic_write_text(staging / MANIFEST, manifest.to_json())
+            write_card(staging, manifest)
+            check_collisions(staging, out, owned)
+            install(staging, out, owned)
+            shutil.rmtree(staging)
     return PrepareReport(
         out,
         configs,
@@ -154,6 +177,7 @@ def prepare(
         differing=plan.differing,
         unknown_language=len(plan.unknown_language),
         reconciliation=reconciliation,
+        damaged=written.damaged,
     )
 
 
@@ -168,6 +192,7 @@ def add_conditions(
     max_shard_bytes: int = 500_000_000,
     allow_missing: bool = False,
     allow_unknown_language: bool = False,
+    skip_damaged_audio: bool = False,
     progress: bool = False,
 ) -> PrepareReport:
     """Merge the conditions of ``release_dir`` that ``dataset_dir`` lacks into it.
@@ -177,54 +202,64 @@ def add_conditions(
     """
     started = time.perf_counter()
     release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
-    manifest = FolderManifest.read(folder)
-    manifest_file = manifest_path(folder)
-    stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
-    kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
-    orphans = sorted(stored - set(manifest.provenance) - kept)
-    if orphans:
-        raise CodecfakeError(
-            f"{folder}: data/{orphans[0]} is not in {manifest_file.name}, probably left by an "
-            "interrupted --add; remove it and rerun"
+    with run_lock(_lock_path(folder), str(folder)):
+        manifest = FolderManifest.read(folder)
+        manifest_file = manifest_path(folder)
+        stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
+        kept = {codecfake.REAL_CONDITION, *manifest.keyed_reals}
+        orphans = sorted(stored - set(manifest.provenance) - kept)
+        if orphans:
+            raise CodecfakeError(
+                f"{folder}: data/{orphans[0]} is not in {manifest_file.name}, probably left by an "
+                "interrupted --add; remove it and rerun"
+            )
+        plan = plan_release(
+            release,
+            skip_groups=stored - kept,
+            allow_missing=allow_missing,
+            allow_unknown_language=allow_unknown_language,
         )
-    plan = plan_release(
-        release,
-        skip_groups=stored - kept,
-        allow_missing=allow_missing,
-        allow_unknown_language=allow_unknown_language,
-    )
-    _drop_stored_reals(plan, folder)
-    new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
-    if not new_groups:
-        raise CodecfakeError(
-            f"{release}: adds no condition that {folder} lacks (it already has "
-            f"{', '.join(sorted(stored - kept))})"
-        )
-    unknown = sorted(set(checkpoints or {}) - set(new_groups))
-    if unknown:
-        raise CodecfakeError(
-            f"--checkpoint names {', '.join(unknown)}, which this run does not add"
-        )
-    release_id = fingerprint(release)
-    staging = folder.parent / f".{folder.name}.add-partial"
-    with _cleanup_on_error(staging, release_id):
-        manifest.shard_digests.update(
-            _write_shards(plan, staging, num_proc, max_shard_bytes, progress)
-        )
-        manifest.releases.append(release_id)
-        _record_conditions(
-            manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
-        )
-        for shard in sorted((staging / "data").rglob("*.parquet")):
-            target = folder / shard.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(shard, target)  # new parts only: nothing already there is replaced
-        if (staging / "provenance").is_dir():
-            (folder / "provenance").mkdir(exist_ok=True)
-            os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
-        atomic_write_text(manifest_file, manifest.to_json())
-        write_card(folder, manifest)
-        shutil.rmtree(staging)
+        _drop_stored_reals(plan, folder)
+        new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
+        if not new_groups:
+            raise CodecfakeError(
+                f"{release}: adds no condition that {folder} lacks (it already has "
+                f"{', '.join(sorted(stored - kept))})"
+            )
+        unknown = sorted(set(checkpoints or {}) - set(new_groups))
+        if unknown:
+            raise CodecfakeError(
+                f"--checkpoint names {', '.join(unknown)}, which this run does not add"
+            )
+        release_id = fingerprint(release)
+        staging = folder.parent / f".{folder.name}.add-partial"
+        with _staging(staging, release_id, folder, plan.total_bytes):
+            written = _write_shards(
+                plan, staging, num_proc, max_shard_bytes, progress, skip_damaged_audio
+            )
+            manifest.shard_digests.update(written.digests)
+            manifest.releases.append(release_id)
+            _record_conditions(
+                manifest, plan, staging, release_id, into_aggregates, made_by, checkpoints or {}
+            )
+            added = sorted((staging / "data").rglob("*.parquet"))
+            for shard in added:
+                target = folder / shard.relative_to(staging)
+                if target.exists():
+                    raise CodecfakeError(
+                        f"{target}: stands where prepare --add writes a new shard; move it away, "
+                        "then rerun"
+                    )
+            for shard in added:
+                target = folder / shard.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(shard, target)  # new parts only: nothing already there is replaced
+            if (staging / "provenance").is_dir():
+                (folder / "provenance").mkdir(exist_ok=True)
+                os.rename(staging / "provenance" / release_id, folder / "provenance" / release_id)
+            atomic_write_text(manifest_file, manifest.to_json())
+            write_card(folder, manifest)
+            shutil.rmtree(staging)
     return PrepareReport(
         folder,
         folder_configs(folder, manifest),
@@ -237,6 +272,7 @@ def add_conditions(
         plan.unextracted,
         plan.differing,
         len(plan.unknown_language),
+        damaged=written.damaged,
     )
 
 
@@ -248,17 +284,30 @@ _STAGING_MARK = ".release"
 """In a staging folder: the fingerprint of the release it holds shards of (resume only those)."""
 
 
-def _check_out_dir(out: Path, release_id: str) -> None:
-    """Refuse an OUT_DIR that holds anything but nothing, or this release's own dataset."""
+def _lock_path(out: Path) -> Path:
+    """One lock per dataset folder, beside it (the folder itself may not exist yet)."""
+    return out.parent / f".{out.name}.lock"
+
+
+def _check_out_dir(out: Path, release_id: str) -> set[str]:
+    """Refuse an OUT_DIR that holds another dataset or visible files of the user's; return the
+    files an earlier ``prepare`` of this release wrote there (what this run may replace).
+
+    A folder of hidden entries only (a fresh git repository: ``.git``, ``.gitattributes``) is
+    taken: they are left as they are.
+    """
     if out.is_file():
         raise CodecfakeError(f"{out}: is a file; OUT_DIR must be a folder")
-    if not out.is_dir() or not any(out.iterdir()):
-        return
+    if not out.is_dir():
+        return set()
     if not is_dataset_folder(out):
-        entries = sorted(p.name for p in out.iterdir())
-        raise CodecfakeError(
-            f"{out}: already holds other files ({summarise(entries)}); choose a new or empty folder"
-        )
+        visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if visible:
+            raise CodecfakeError(
+                f"{out}: already holds other files ({summarise(visible)}); choose a new or empty "
+                "folder"
+            )
+        return set()
     releases = FolderManifest.read(out).releases
     if releases[:1] != [release_id]:
         raise CodecfakeError(
@@ -270,59 +319,118 @@ def _check_out_dir(out: Path, release_id: str) -> None:
             f"{out}: holds conditions added with --add from other releases; preparing it again "
             "would drop them. Choose another OUT_DIR"
         )
+    return owned_files(out)
 
 
 @contextmanager
-def _cleanup_on_error(staging: Path, release_id: str) -> Iterator[None]:
-    """Resume an interrupted run's staging folder; remove it when the run fails on bad input."""
+def _staging(staging: Path, release_id: str, out: Path, size: int) -> Iterator[None]:
+    """The staging folder of ``out``: resumed when it holds this release's shards.
+
+    Whatever stops the run once writing has begun, the finished shards stay for the rerun (a
+    plan that fails on bad input stops before this folder exists, and leaves nothing). Errors
+    name ``out``, the folder the user gave, never the hidden staging folder.
+    """
     mark = staging / _STAGING_MARK
-    if staging.exists() and (not mark.is_file() or mark.read_text() != release_id):
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True, exist_ok=True)
-    mark.write_text(release_id)
+    try:
+        if staging.exists() and (not mark.is_file() or mark.read_text() != release_id):
+            shutil.rmtree(staging)  # ours (hidden name, our mark): another release's shards
+        staging.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(mark, release_id)
+        for leftover in temporaries(staging):  # partial writes of a killed run
+            leftover.unlink()
+    except OSError as error:
+        raise CodecfakeError(
+            f"{out}: cannot write a dataset here ({error.strerror}); choose an OUT_DIR in a "
+            "folder you can write"
+        ) from error
+    kept = f"finished shards are kept in {staging}; rerun to resume, or delete that folder"
     try:
         yield
-    except KeyboardInterrupt:
-        raise  # keep finished shards: the rerun resumes from them
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    except OSError as error:
+        if error.errno == errno.ENOSPC or "No space left on device" in str(error):
+            raise CodecfakeError(
+                f"{out}: the disk is full (no space left on device); the dataset needs about "
+                f"{size / 1e9:,.1f} GB beside it. Free space or choose an OUT_DIR on another "
+                f"disk ({kept})"
+            ) from error
+        raise CodecfakeError(
+            f"{out}: cannot write the dataset ({error.strerror or error}) ({kept})"
+        ) from error
+    except CodecfakeError as error:
+        raise CodecfakeError(f"{error} ({kept})") from error
+
+
+@dataclass
+class Written:
+    """The shards a run wrote: each one's content digest, and the damaged clips left out."""
+
+    digests: dict[str, str] = field(default_factory=dict)
+    damaged: list[str] = field(default_factory=list)
 
 
 def _write_shards(
-    plan: ReleasePlan, staging: Path, num_proc: int, max_shard_bytes: int, progress: bool
-) -> dict[str, str]:
+    plan: ReleasePlan,
+    staging: Path,
+    num_proc: int,
+    max_shard_bytes: int,
+    progress: bool,
+    skip_damaged: bool,
+) -> Written:
     """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB.
 
-    Returns each shard's content digest, by its folder-relative path.
+    Damaged clips are collected over the whole run, so one run names them all; unless they are
+    to be skipped, the run then stops with the finished shards kept. Skipped ones leave the plan
+    (and its ledger), so the report and the reconciliation count what was stored.
     """
     from tqdm.auto import tqdm
 
     tasks = shard_tasks(plan, max_shard_bytes)
+    _clear_stale(staging, {task.name for task in tasks})
     sizes = {task.name: sum(c.size for c in task.clips) for task in tasks}
-    digests: dict[str, str] = {}
+    outcomes: dict[str, ShardOutcome] = {}
     with tqdm(
         total=plan.total_bytes, unit="B", unit_scale=True, desc="prepare", disable=not progress
     ) as bar:
         if num_proc <= 1:
             for task in tasks:
-                digests[task.name] = write_shard(task, staging)
+                outcomes[task.name] = write_shard(task, staging, skip_damaged)
                 bar.update(sizes[task.name])
-            return digests
-        # spawned, not forked: a forked worker would carry the whole plan (about 1 GB on the
-        # complete release) in its memory; a spawned one holds only the shards it is handed
-        with ProcessPoolExecutor(max_workers=num_proc, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(write_shard, task, staging): task for task in tasks}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        pool.shutdown(cancel_futures=True)
-                        raise future.exception()  # type: ignore[misc]
-                    digests[futures[future].name] = future.result()
-                    bar.update(sizes[futures[future].name])
-    return digests
+        else:
+            with worker_pool(num_proc) as pool:
+                futures = {pool.submit(write_shard, t, staging, skip_damaged): t for t in tasks}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        if future.exception() is not None:
+                            pool.shutdown(cancel_futures=True)
+                            raise future.exception()  # type: ignore[misc]
+                        outcomes[futures[future].name] = future.result()
+                        bar.update(sizes[futures[future].name])
+    damaged = [reason for outcome in outcomes.values() for reason in outcome.damaged]
+    if any(outcome.digest is None for outcome in outcomes.values()):
+        raise ReleaseError(
+            plan.release_dir,
+            f"{len(damaged)} clips do not hold all the audio their headers promise: "
+            f"{summarise(damaged)}. Re-extract (or re-download) the archives that hold them, or "
+            f"pass {SKIP_DAMAGED_OPTION} to leave them out",
+        )
+    for task in tasks:
+        skipped = outcomes[task.name].skipped
+        if skipped:
+            drop_from_ledger(plan, task.part, list(skipped))
+            plan.parts[task.part] = [c for c in plan.parts[task.part] if c not in set(skipped)]
+    return Written({name: o.digest for name, o in outcomes.items() if o.digest}, damaged)
+
+
+def _clear_stale(staging: Path, names: set[str]) -> None:
+    """Remove shards (and their records) of an earlier run cut differently (another
+    ``--max-shard-size``): kept, they would be installed beside this run's."""
+    for shard in (staging / "data").rglob("*.parquet") if (staging / "data").is_dir() else ():
+        name = shard.relative_to(staging).as_posix()
+        if name not in names:
+            shard.unlink()
+            ShardRecord.path(staging, name).unlink(missing_ok=True)
 
 
 def _drop_stored_reals(plan: ReleasePlan, folder: Path) -> None:
@@ -411,15 +519,3 @@ def _recorded_checkpoints(folder: Path, conditions: set[str]) -> dict[str, str]:
                 if found.keys() >= conditions:
                     return found
     return found
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if out.exists():
-        old = out.parent / f".{out.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(out, old)
-        os.rename(staging, out)
-        shutil.rmtree(old)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staging, out)

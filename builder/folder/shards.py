@@ -8,7 +8,6 @@ streaming reads cheap) and lands by an atomic rename, so a shard on disk is alwa
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,10 @@ import pyarrow.parquet as pq
 import codecfake
 from codecfake import Part, ReleaseError
 from codecfake_core.io import atomic_path
-from codecfake_core.release import read_clip_bytes
+from codecfake_core.release import DamagedAudioError, read_clip_bytes
 
 from .plan import PlannedClip, ReleaseIndex, ReleasePlan
+from .resume import ShardRecord, add_row, file_identity, kept_digest, row_digest
 
 ROWS_PER_GROUP = 100
 """The row-group size ``datasets`` itself uses for audio: one streamed read fetches ~100 clips."""
@@ -75,46 +75,73 @@ def _by_size(clips: list[PlannedClip], limit: int) -> Iterator[list[PlannedClip]
         yield group
 
 
-def write_shard(task: ShardTask, out_dir: Path) -> str:
-    """Write ``task`` under ``out_dir`` and return its content digest (:func:`shard_digest`).
+@dataclass(frozen=True)
+class ShardOutcome:
+    """What writing one shard gave: its digest, or the damaged clips that kept it unfinished."""
 
-    A complete shard from an interrupted run is kept as is (and its digest read back).
+    name: str
+    digest: str | None  # None: not written, because clips are damaged and not to be skipped
+    damaged: tuple[str, ...] = ()  # "path: reason (named at label:line)" of each damaged clip
+    skipped: tuple[PlannedClip, ...] = ()  # the damaged clips left out of a written shard
+
+
+def write_shard(task: ShardTask, staging: Path, skip_damaged: bool = False) -> ShardOutcome:
+    """Write ``task`` under ``staging`` (or keep the finished shard of an interrupted run).
+
+    A finished shard is kept only while the release still holds the bytes it was made from
+    (:mod:`.resume`). A clip whose audio is damaged (truncated, empty, undecodable) is left out
+    under ``skip_damaged``; otherwise the shard is not finished, and the outcome names every
+    damaged clip in it, so that one run reports them all.
     """
-    target = out_dir / task.name
+    target = staging / task.name
     files = [clip.file for clip in task.clips]
-    if target.exists() and shard_files(target) == files:
-        return shard_digest(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    paths = [task.release.audio_path(clip) for clip in task.clips]
+    kept = kept_digest(staging, task.name, files, paths, skip_damaged)
+    if kept is not None:
+        skipped = tuple(c for c in task.clips if c.file in kept.damaged)
+        return ShardOutcome(task.name, kept.digest, tuple(kept.damaged.values()), skipped)
     schema = codecfake.FEATURES.arrow_schema
-    digest = hashlib.sha256()
-    with (
-        atomic_path(target) as partial,
-        pq.ParquetWriter(
-            partial, schema, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS
-        ) as writer,
-    ):
-        for start in range(0, len(task.clips), ROWS_PER_GROUP):
-            rows = [_row(task.release, c) for c in task.clips[start : start + ROWS_PER_GROUP]]
-            for row in rows:
-                _digest_row(digest, row["file"], row["audio"]["bytes"])
-            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-    return digest.hexdigest()
+    digest = row_digest()
+    identities: list[list[int]] = []
+    damaged: list[tuple[PlannedClip, str]] = []
+    try:
+        with atomic_path(target) as partial:
+            with pq.ParquetWriter(
+                partial, schema, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS
+            ) as writer:
+                for start in range(0, len(task.clips), ROWS_PER_GROUP):
+                    rows = []
+                    for clip, path in zip(
+                        task.clips[start : start + ROWS_PER_GROUP],
+                        paths[start : start + ROWS_PER_GROUP],
+                        strict=True,
+                    ):
+                        identities.append(file_identity(path))
+                        try:
+                            row = _row(task.release, clip)
+                        except DamagedAudioError as error:
+                            damaged.append((clip, str(error)))
+                            continue
+                        add_row(digest, row["file"], row["audio"]["bytes"])
+                        rows.append(row)
+                    if rows:
+                        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            if damaged and not skip_damaged:
+                raise _Unfinished
+            left_out = {clip.file: reason for clip, reason in damaged}
+            ShardRecord(files, identities, digest.hexdigest(), left_out).write(staging, task.name)
+    except _Unfinished:
+        return ShardOutcome(task.name, None, tuple(reason for _, reason in damaged))
+    return ShardOutcome(
+        task.name,
+        digest.hexdigest(),
+        tuple(reason for _, reason in damaged),
+        tuple(clip for clip, _ in damaged),
+    )
 
 
-def _digest_row(digest: Any, file: str, audio: bytes) -> None:
-    digest.update(f"{file}\0{len(audio)}\0".encode())
-    digest.update(audio)
-
-
-def shard_digest(path: Path) -> str:
-    """sha256 over a shard's rows (file name and audio bytes, in order): what it holds."""
-    digest = hashlib.sha256()
-    table = pq.read_table(path, columns=["file", "audio"])
-    for file, audio in zip(
-        table.column("file").to_pylist(), table.column("audio").to_pylist(), strict=True
-    ):
-        _digest_row(digest, file, audio["bytes"])
-    return digest.hexdigest()
+class _Unfinished(Exception):
+    """Raised inside the write to discard the partial shard (its temporary is removed)."""
 
 
 def _row(release: ReleaseIndex, planned: PlannedClip) -> dict[str, Any]:
@@ -122,7 +149,7 @@ def _row(release: ReleaseIndex, planned: PlannedClip) -> dict[str, Any]:
     try:
         data = read_clip_bytes(clip.path)
     except ReleaseError as error:
-        raise ReleaseError(
+        raise type(error)(
             error.path, f"{error.reason} (named at {release.where(planned)})"
         ) from error
     except OSError as error:  # unreadable (permissions, I/O error): still a located user error

@@ -16,7 +16,7 @@ from typing import Any
 
 from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
 from codecfake_core.environment import resolve_device
-from codecfake_core.io import atomic_write_bytes
+from codecfake_core.io import atomic_write_bytes, run_lock
 
 from ..codecs.base import CodecSpec
 from ..sources.aishell3 import prepare_aishell3
@@ -159,8 +159,17 @@ def run_shard(
 ) -> ShardSummary:
     """Make this shard's files. Safe to rerun: finished files are skipped, the rest redone.
 
-    ``progress`` shows a bar of clips (the caller's choice: batch logs want none).
+    ``progress`` shows a bar of clips (the caller's choice: batch logs want none). A second run
+    of the same shard on the same output is refused at once, naming the first one's pid: both
+    would otherwise do all of the work.
     """
+    index, count = settings.shard
+    lock = settings.out / STATE_DIR / f"{settings.shard_tag}.lock"
+    with run_lock(lock, f"{settings.out} (shard {index}/{count})"):
+        return _run_shard(settings, load, progress)
+
+
+def _run_shard(settings: Settings, load: CodecLoader | None, progress: bool) -> ShardSummary:
     from tqdm import tqdm
 
     from ..codecs import release_condition

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 import codecfake
+from codecfake_core.hub import require_hub_model
 
 from ..lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
 
@@ -26,6 +27,7 @@ def load_wav2vec2(ssl: str) -> torch.nn.Module:
     """``Wav2Vec2Model.from_pretrained(ssl)``, with a user error when it cannot be had."""
     from transformers import Wav2Vec2Model
 
+    require_hub_model(ssl, "--ssl")
     try:
         return Wav2Vec2Model.from_pretrained(ssl)
     except (OSError, ValueError) as error:

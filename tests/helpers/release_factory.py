@@ -399,7 +399,7 @@ def labelled_files(root: Path, config: codecfake.CodecfakeConfig) -> dict[str, s
         audio = root / ("test/" + source if split == "test" else source)
         if not audio.is_dir() or (split == "test" and source not in config.conditions):
             continue
-        for line in label.read_text().splitlines():
+        for line in label.read_text(encoding="utf-8-sig").splitlines():
             if not line.strip():
                 continue
             name, label_name, idx = line.split()

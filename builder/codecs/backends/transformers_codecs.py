@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from codecfake import CodecfakeError
+from codecfake_core.hub import require_hub_model
+
 from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError, CodecSpecError
 from ..neural import NeuralCodec, build_seeded, wrap_model
@@ -128,6 +131,10 @@ def _transformers() -> Any:
 def _pretrained(arch: Architecture, spec: CodecSpec) -> Any:
     transformers = _transformers()
     checkpoint = spec.checkpoint
+    try:
+        require_hub_model(str(checkpoint), f"{spec.condition} checkpoint")
+    except CodecfakeError as error:
+        raise CheckpointLoadError(str(error)) from None
     try:
         config = transformers.AutoConfig.from_pretrained(checkpoint)
     except ValueError as error:  # a config.json without a known model_type
