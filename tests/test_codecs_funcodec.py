@@ -127,7 +127,7 @@ def test_a_folder_without_its_config_says_what_it_needs(tmp_path: Path) -> None:
         load_codec("C3")
 
 
-@pytest.mark.parametrize("size", ["small", "full"])
+@pytest.mark.parametrize("size", ["small", pytest.param("full", marks=pytest.mark.slow)])
 def test_random_weights_keep_lengths_and_code_shapes(
     size: str, request: pytest.FixtureRequest
 ) -> None:

@@ -109,7 +109,7 @@ def test_pretrained_weights_need_a_file_and_say_where_to_fetch_it(tmp_path: Path
         load_codec("C1", checkpoint=str(tmp_path / CHECKPOINT))
 
 
-@pytest.mark.parametrize("size", ["small", "full"])
+@pytest.mark.parametrize("size", ["small", pytest.param("full", marks=pytest.mark.slow)])
 def test_random_weights_keep_lengths_and_code_shapes(
     size: str, request: pytest.FixtureRequest
 ) -> None:

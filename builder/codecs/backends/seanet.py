@@ -98,24 +98,34 @@ def fetch_hint(family: str) -> str:
     return FAMILIES[family].checkpoint_url or "its authors' release"
 
 
+PROBE_RMS = 0.1
+"""The level of the seeded noise that random codebooks are drawn around (speech is about this)."""
+
+
 def random_model(layout: SeanetLayout, seed: int) -> Any:
     """``layout``'s ``EncodecModel`` with seeded random weights and codebooks.
 
-    transformers initialises codebooks to zero (a trained model overwrites them), which would map
-    every frame to code 0; random ones make the codes, hence the decoded audio, depend on the
-    input, as a trained codec's do.
+    transformers leaves codebooks at zero (training initialises them from the first batch), and
+    codebooks drawn around zero sit far from the random encoder's latents, so every frame would
+    get the same code. Each codebook is therefore drawn around what it quantizes: the per-channel
+    mean and spread of the residual that one second of seeded noise leaves at that layer. Codes,
+    hence the decoded audio, then depend on the input, as a trained codec's do.
     """
     model_class = require_transformers().EncodecModel
 
     def build() -> Any:
         model = model_class(layout.config())
+        probe = PROBE_RMS * torch.randn(1, 1, layout.sample_rate)
         with torch.no_grad():
+            residual = model.encoder(probe)  # (1, dimension, frames)
             for layer in model.quantizer.layers:
+                frames = residual[0].T
                 book = layer.codebook
-                book.embed.normal_()
+                book.embed.copy_(frames.mean(0) + torch.randn_like(book.embed) * frames.std(0))
                 book.embed_avg.copy_(book.embed)
                 book.cluster_size.fill_(1.0)
                 book.inited.fill_(1.0)
+                residual = residual - layer.decode(layer.encode(residual))
         return model
 
     return build_seeded(build, seed)
