@@ -17,6 +17,7 @@ import soundfile
 import torch
 
 from codecfake_builder.codecs.backends.seanet_weights import QuantizerSlot, official_slots
+from codecfake_builder.codecs.base import DiscreteCodec
 from helpers.shared_fixtures import CODEC_REFERENCES
 
 
@@ -66,14 +67,14 @@ def official_state_dict(
     return {**flat, **{key: torch.stack(stack) for key, stack in rows.items()}}
 
 
-def assert_official(codec: object, reference: CodecReference) -> float:
+def assert_official(codec: DiscreteCodec, reference: CodecReference) -> float:
     """``codec`` gives the reference codes exactly and its output to 1e-4 over the official
     output's length (its own is the input's); returns the largest difference."""
     audio = reference.audio
-    codes = codec.encode([audio])[0]  # type: ignore[attr-defined]
+    codes = codec.encode([audio])[0]
     assert codes.dtype == np.int64 and codes.shape == reference.codes.shape
     np.testing.assert_array_equal(codes, reference.codes)
-    output = codec.resynthesize([audio])[0]  # type: ignore[attr-defined]
+    output = codec.resynthesize([audio])[0]
     assert output.dtype == np.float32 and output.shape == audio.shape
     common = min(len(output), len(reference.output))
     error = float(np.abs(output[:common] - reference.output[:common]).max())
