@@ -1,4 +1,4 @@
-"""A complete codec plugin, as a user would write one for SoundStream, AudioDec, ...
+"""A complete codec plugin, as a user would write one for a family codecfake does not ship.
 
 It is a real (tiny) neural codec: a strided conv encoder, a two-stage residual vector quantiser
 and a transposed-conv decoder, with seeded random weights. The test suite registers it through a
@@ -35,7 +35,7 @@ class TinyRVQCodec(nn.Module):
 def make_codec(
     spec: CodecSpec, checkpoint: str | None, weights: str, device: str, seed: int
 ) -> NeuralCodec:
-    """The entry point's factory: ``codecfake.codecs: soundstream = this_module:make_codec``."""
+    """The entry point's factory: ``codecfake.codecs: tinyrvq = this_module:make_codec``."""
     model = build_seeded(TinyRVQCodec, seed)
     if weights == "pretrained":
         model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))

@@ -27,6 +27,7 @@ from codecfake_cli import main
 TESTS = Path(__file__).parent
 OPUS_12 = ["--conditions", "C8", "--codec", "C8=opus@12kbps"]
 OPUS_24 = ["--conditions", "C8", "--codec", "C8=opus@24kbps"]
+TINY = "C8=tinyrvq@16khz,4kbps"  # the example plugin's tiny neural codec, as a new family
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +103,11 @@ def test_a_resumed_run_with_another_spec_is_refused_and_a_new_condition_joins(
 
 @pytest.fixture
 def tiny_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """C1 served by the example plugin (a tiny neural codec), and two of its state dicts."""
+    """A tiny neural codec family served by the example plugin, and two of its state dicts."""
     import torch
 
     site = tmp_path / "site-packages"
-    install_plugin(site, {"soundstream": "codecs_plugin_example:make_codec"})
+    install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.syspath_prepend(str(TESTS))
     from codecs_plugin_example import TinyRVQCodec
@@ -127,18 +128,18 @@ def test_a_resumed_run_with_another_checkpoint_is_refused(
 ) -> None:
     a, b = tiny_checkpoints
     out = tmp_path / "release"
-    options = ["--conditions", "C1", "--codec-weights", "pretrained"]
-    assert synthesize(out, corpora, *options, "--checkpoint", f"C1={a}") == 0
+    options = ["--conditions", "C8", "--codec", TINY, "--codec-weights", "pretrained"]
+    assert synthesize(out, corpora, *options, "--checkpoint", f"C8={a}") == 0
     made = tree(out)
     capsys.readouterr()
-    assert synthesize(out, corpora, *options, "--checkpoint", f"C1={b}") == 1
+    assert synthesize(out, corpora, *options, "--checkpoint", f"C8={b}") == 1
     message = error_line(capsys)
-    old, _, new = message.partition(" was 'soundstream at ")[2].partition(", now 'soundstream at ")
+    old, _, new = message.partition(" was 'tinyrvq at ")[2].partition(", now 'tinyrvq at ")
     assert f"({a}), weights sha256:" in old and f"({b}), weights sha256:" in new
     a.write_bytes(b.read_bytes())  # the same path, retrained: only the weights hash tells
-    assert synthesize(out, corpora, *options, "--checkpoint", f"C1={a}") == 1
+    assert synthesize(out, corpora, *options, "--checkpoint", f"C8={a}") == 1
     message = error_line(capsys)
-    old, _, new = message.partition("C1 was '")[2].partition("', now '")
+    old, _, new = message.partition("C8 was '")[2].partition("', now '")
     (spec, _, old_weights), (spec_now, _, new_weights) = (
         t.partition(", weights ") for t in (old, new)
     )

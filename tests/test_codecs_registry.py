@@ -159,18 +159,13 @@ def test_checkpoint_overrides() -> None:
         parse_checkpoint_overrides(["C9=/models/mimi"])  # not defined in this run
 
 
-@pytest.mark.parametrize(
-    ("condition", "family"),
-    [("C1", "soundstream"), ("C3-2", "funcodec"), ("C5", "audiodec"), ("C6", "academicodec")],
-)
-def test_plugin_families_fail_at_once_saying_what_to_register(condition: str, family: str) -> None:
-    message = (
-        rf"{condition} needs .* '{family} = your_module:make_codec' in the group 'codecfake.codecs'"
-    )
+def test_plugin_families_fail_at_once_saying_what_to_register() -> None:
+    spec = parse_codec_definition("C8=lyra@16khz")
+    message = r"C8 needs .* 'lyra = your_module:make_codec' in the group 'codecfake.codecs'"
     with pytest.raises(MissingPluginError, match=message):
-        load_codec(condition, weights="random")
+        load_codec(spec, weights="random")
     with pytest.raises(MissingPluginError):
-        check_loadable(["C4", condition])
+        check_loadable(["C4", spec])
 
 
 def test_an_added_spec_loads_by_value_and_its_name_alone_does_not() -> None:
@@ -195,5 +190,18 @@ def test_codecs_command_lists_definitions_with_what_runs_here(capsys) -> None:
     assert main(["codecs", "--codec", "C8=opus@12kbps", "--json"]) == 0
     rows = {row["condition"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["C8"]["family"] == "opus" and rows["C8"]["status"] == "ready"
-    assert rows["C1"]["status"].startswith("needs a plugin: 'soundstream'")
+    assert rows["C1"]["status"] == "ready" and rows["C1"]["inferred"] is True
+    assert rows["C3-2"]["checkpoint_url"].startswith("https://huggingface.co/alibaba-damo/")
+    assert rows["C4"]["checkpoint_url"] is None and rows["C4"]["inferred"] is False
     assert set(PAPER_SPECS) <= set(rows)
+
+
+def test_codecs_command_says_where_to_fetch_unpublished_codecs(capsys) -> None:
+    from codecfake_cli import main
+
+    assert main(["codecs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    c1 = next(i for i, line in enumerate(lines) if line.startswith("C1 "))
+    assert "fetch https://huggingface.co/Dongchao/AcademiCodec" in lines[c1 + 1]
+    assert "licence MIT" in lines[c1 + 1]
+    assert lines[c1 + 1].endswith("closest public checkpoint (inferred)")

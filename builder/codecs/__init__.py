@@ -9,12 +9,14 @@ The pipeline needs only this package's top level::
     fakes = codec.resynthesize([wave_24k, ...])       # same lengths, float32
     codec.provenance                                  # checkpoint, weights hash, versions
 
-Backends: EnCodec, DAC and Mimi through transformers; SpeechTokenizer through its package;
-Opus and MP3 through libsndfile; an identity codec; and plugins (entry-point group
-``codecfake.codecs``) for SoundStream, FunCodec, AudioDec, AcademiCodec or anything else.
+Backends: EnCodec, DAC and Mimi through transformers; SoundStream and FunCodec as their
+published weights mapped onto transformers' EnCodec model (these also ``encode`` to their codes,
+see :class:`DiscreteCodec`); SpeechTokenizer through its package; Opus and MP3 through
+libsndfile; an identity codec; and plugins (entry-point group ``codecfake.codecs``) for
+AudioDec, AcademiCodec or anything else.
 """
 
-from .base import Codec, CodecSpec
+from .base import Codec, CodecSpec, DiscreteCodec
 from .errors import (
     CheckpointLoadError,
     CheckpointMismatchError,
@@ -61,6 +63,7 @@ __all__ = [
     "CodecError",
     "CodecSpec",
     "CodecSpecError",
+    "DiscreteCodec",
     "MissingPackageError",
     "MissingPluginError",
     "UnknownConditionError",

@@ -2,8 +2,8 @@
 
 The pipeline owns I/O, resampling, batching, padding policy and provenance; a backend only turns
 waveforms into their codec resynthesis at its own native rate. Keeping that seam narrow is what
-lets a plugin (SoundStream, AudioDec, ...) or a new transformers codec slot in without touching
-the pipeline.
+lets a plugin (a family codecfake does not ship) or a new transformers codec slot in without
+touching the pipeline.
 """
 
 from __future__ import annotations
@@ -48,3 +48,19 @@ class Codec(Protocol):
     provenance: dict[str, Any]
 
     def resynthesize(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]: ...
+
+
+@runtime_checkable
+class DiscreteCodec(Codec, Protocol):
+    """A :class:`Codec` that also shows its discrete codes: what a codec-level check compares.
+
+    ``encode`` takes the same input as ``resynthesize`` and returns, per clip, the codes that
+    ``resynthesize`` decodes for it in the same batch: an integer array of shape
+    ``(codebooks, frames)``, row ``k`` holding codebook ``k``'s own indices (``0 ..
+    codebook_size - 1``, not offset into a joint vocabulary), ``frames`` the codec's frame count
+    for that clip's length. A separate protocol, so that codecs without codes (Opus, identity) and
+    plugins written before it still satisfy :class:`Codec`; test with ``isinstance(codec,
+    DiscreteCodec)``.
+    """
+
+    def encode(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]: ...

@@ -1,5 +1,7 @@
 """List every condition a codec can be loaded for, its family and checkpoint, and whether it
-runs here (its package or plugin is installed).
+runs here (its package or plugin is installed). For a family whose weights codecfake does not
+download, a second line says where to fetch them, under which licence, and whether that checkpoint
+is only the closest public one (inferred: the paper's own was never published).
 
 Weight-free and added conditions are defined with --codec, exactly as `codecfake synthesize`
 takes them, so this is also how to check a definition before a long run.
@@ -8,12 +10,33 @@ takes them, so this is also how to check a definition before a long run.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .registry import Family
 
 CODECS_EPILOG = """\
 examples:
   codecfake codecs
   codecfake codecs --codec C8=mimi:kyutai/mimi@1.1kbps --codec C9=opus@12kbps --codec C10=mp3@16kbps
   codecfake codecs --json"""
+
+
+INFERRED = "closest public checkpoint (inferred)"
+
+
+def fetch_note(family: str) -> str | None:
+    """``fetch <address>; licence <licence>; closest public checkpoint (inferred)`` for a family
+    with a published checkpoint to fetch by hand, else ``None``."""
+    from .registry import FAMILIES
+
+    known = FAMILIES.get(family)
+    if known is None or known.checkpoint_url is None:
+        return None
+    parts = [f"fetch {known.checkpoint_url}", f"licence {known.licence or 'not stated'}"]
+    if known.inferred:
+        parts.append(INFERRED)
+    return "; ".join(parts)
 
 
 def status(family: str) -> str:
@@ -46,7 +69,9 @@ def status(family: str) -> str:
 
 class codecs:  # lower case: the class is the subcommand
     """List every condition a codec can be loaded for, its family and checkpoint, and whether it
-    runs here (its package or plugin is installed).
+    runs here (its package or plugin is installed); where codecfake does not download a family's
+    weights, where to fetch them, their licence, and whether they are only the closest public
+    checkpoint (inferred).
     """
 
     EPILOG = CODECS_EPILOG
@@ -68,12 +93,19 @@ class codecs:  # lower case: the class is the subcommand
     def run(args: argparse.Namespace) -> int:
         import json
 
-        from .registry import BUILTIN_SPECS, parse_codec_definitions
+        from .registry import BUILTIN_SPECS, FAMILIES, parse_codec_definitions
 
         specs = [*BUILTIN_SPECS.values(), *parse_codec_definitions(args.codec).values()]
         states = {spec.family: status(spec.family) for spec in specs}
         if args.json:
-            rows = [{**vars(spec), "status": states[spec.family]} for spec in specs]
+            rows = [
+                {
+                    **vars(spec),
+                    **_fetch_fields(FAMILIES.get(spec.family)),
+                    "status": states[spec.family],
+                }
+                for spec in specs
+            ]
             print(json.dumps(rows, indent=2))
             return 0
         print(
@@ -88,4 +120,16 @@ class codecs:  # lower case: the class is the subcommand
                 f"{spec.condition:<9} {spec.family:<16} {rate:>6} {kbps:>5} {q:>3}  {checkpoint:<24} "
                 f"{states[spec.family]}"
             )
+            note = fetch_note(spec.family)
+            if note:
+                print(f"{'':<9} {note}")
         return 0
+
+
+def _fetch_fields(family: Family | None) -> dict[str, Any]:
+    """The JSON listing's fields of :func:`fetch_note`."""
+    return {
+        "checkpoint_url": family.checkpoint_url if family else None,
+        "licence": family.licence if family else "",
+        "inferred": family.inferred if family else False,
+    }

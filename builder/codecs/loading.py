@@ -27,6 +27,8 @@ _BACKENDS = {
     "dac": "codecfake_builder.codecs.backends.transformers_codecs",
     "mimi": "codecfake_builder.codecs.backends.transformers_codecs",
     "speechtokenizer": "codecfake_builder.codecs.backends.speechtokenizer_codec",
+    "soundstream": "codecfake_builder.codecs.backends.soundstream",
+    "funcodec": "codecfake_builder.codecs.backends.funcodec",
     "opus": "codecfake_builder.codecs.backends.weight_free",
     "mp3": "codecfake_builder.codecs.backends.weight_free",
 }

@@ -10,8 +10,9 @@ the same batches (the pipeline batches by sorted length).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,9 @@ import numpy as np
 from codecfake_core.environment import package_versions, resolve_device
 
 from .base import CodecSpec
+from .errors import CheckpointMismatchError, CodecSpecError
 from .fingerprint import provenance, state_dict_sha256
+from .registry import is_paper_condition
 
 
 def pad_batch(waveforms: Sequence[np.ndarray], hop: int) -> tuple[np.ndarray, list[int]]:
@@ -104,7 +107,25 @@ def wrap_model(
     random-weights ``size``, and the recorded package versions plus ``packages``."""
     device = resolve_device(device)
     model = model.to(device).eval()
-    record = provenance(
+    record = model_provenance(
+        spec, model, weights=weights, seed=seed, backend=backend, size=size, packages=packages
+    )
+    return NeuralCodec(spec, model, hop, forward, device, record)
+
+
+def model_provenance(
+    spec: CodecSpec,
+    model: Any,
+    *,
+    weights: str,
+    seed: int,
+    backend: str,
+    size: str | None = None,
+    packages: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The provenance of a torch codec model as loaded: its weights' content hash, the
+    random-weights ``size``, and the recorded package versions plus ``packages``."""
+    return provenance(
         spec,
         weights=weights,
         weights_sha256=state_dict_sha256(model.state_dict()),
@@ -113,4 +134,33 @@ def wrap_model(
         random_size=size if weights == "random" else None,
         versions=package_versions(*packages),
     )
-    return NeuralCodec(spec, model, hop, forward, device, record)
+
+
+def resolve_quantizers(
+    spec: CodecSpec, *, sample_rate: int, hop: int, codebook_size: int, max_quantizers: int
+) -> CodecSpec:
+    """``spec`` with the rate and quantizer count a loaded model actually runs at.
+
+    A paper condition must run at its own rate. The quantizer count is the spec's, else the one
+    its bitrate gives at the model's frame rate and codebook size; the bitrate is the spec's,
+    else the one those quantizers make.
+    """
+    if sample_rate != spec.sample_rate and is_paper_condition(spec.condition):
+        raise CheckpointMismatchError(
+            f"{spec.condition} is {spec.family} at {spec.sample_rate} Hz, but checkpoint "
+            f"{spec.checkpoint!r} runs at {sample_rate} Hz"
+        )
+    frame_rate = sample_rate / hop
+    bits = math.log2(codebook_size)
+    quantizers = spec.quantizers
+    if quantizers is None:
+        if spec.bitrate_kbps is None:
+            raise CodecSpecError(f"{spec.condition}: give a bitrate (@6kbps) or quantizers (@q8)")
+        quantizers = max(1, round(spec.bitrate_kbps * 1000 / (frame_rate * bits)))
+    if not 1 <= quantizers <= max_quantizers:
+        raise CodecSpecError(
+            f"{spec.condition}: {quantizers} quantizers asked, {spec.family} at "
+            f"{spec.checkpoint or 'this size'} has {max_quantizers}"
+        )
+    bitrate = spec.bitrate_kbps or round(quantizers * frame_rate * bits / 1000, 3)
+    return replace(spec, sample_rate=sample_rate, quantizers=quantizers, bitrate_kbps=bitrate)

@@ -1,11 +1,11 @@
-"""Codec families codecfake cannot ship: SoundStream, AudioDec, AcademiCodec, FunCodec, ...
+"""Codec families codecfake does not ship: AudioDec, AcademiCodec, or any new one.
 
 A plugin is any installed distribution that declares an entry point in the ``codecfake.codecs``
 group, named after the family and pointing at a factory::
 
     [options.entry_points]
     codecfake.codecs =
-        soundstream = my_soundstream.codecfake_plugin:make_codec
+        mycodec = my_codec.codecfake_plugin:make_codec
 
 The factory is called as ``factory(spec, checkpoint, weights, device, seed)`` and returns an object
 with ``spec``, ``sample_rate``, ``provenance`` and ``resynthesize`` (see

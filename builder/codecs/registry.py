@@ -30,7 +30,10 @@ class Family:
 
     ``route`` is ``transformers`` or ``package`` (a direct backend), ``weight-free`` (a codec
     library with no weights), ``builtin``, or ``plugin`` (the family's own code, registered
-    through the ``codecfake.codecs`` entry-point group).
+    through the ``codecfake.codecs`` entry-point group). ``checkpoint`` is the default a codec
+    loads by name; ``checkpoint_url`` is where a user fetches the weights codecfake does not
+    download, under ``licence``. ``inferred``: the paper's authors did not publish their codec
+    checkpoint, and this is the closest public one (a guess from the paper, not a fact).
     """
 
     name: str
@@ -39,6 +42,9 @@ class Family:
     sample_rate: int
     checkpoint: str | None = None
     note: str = ""
+    checkpoint_url: str | None = None
+    licence: str = ""
+    inferred: bool = False
 
 
 # fmt: off
@@ -51,9 +57,17 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
     Family("speechtokenizer", "SpeechTokenizer", "package", 16_000, "fnlp/SpeechTokenizer"),
     Family("opus", "Opus", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, OGG/Opus"),
     Family("mp3", "MP3", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, LAME ABR"),
-    Family("soundstream", "SoundStream", "plugin", 16_000, note="no maintained PyPI package"),
-    Family("funcodec", "FunCodec", "plugin", 16_000,
-           note="its PyPI package pulls ~60 packages; see README"),
+    Family("soundstream", "SoundStream", "transformers", 16_000,
+           note="AcademiCodec encodec_16k_320d.pth (class SoundStream) on EncodecModel",
+           checkpoint_url="https://huggingface.co/Dongchao/AcademiCodec/resolve/main/"
+                          "encodec_16k_320d.pth",
+           licence="MIT (AcademiCodec README; its recipe README: 'the same as Encodec')",
+           inferred=True),
+    Family("funcodec", "FunCodec", "transformers", 16_000,
+           note="FunCodec config.yaml + model.pth on EncodecModel",
+           checkpoint_url="https://huggingface.co/alibaba-damo/"
+                          "audio_codec-encodec-en-libritts-16k-nq32ds320-pytorch",
+           licence="MIT", inferred=True),
     Family("audiodec", "AudioDec", "plugin", 24_000, note="no maintained PyPI package"),
     Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
 )})

@@ -1,1 +1,2 @@
-"""Codec backends behind the Codec contract: transformers models, SpeechTokenizer and the weight-free codecs."""
+"""Codec backends behind the Codec contract: transformers models, the SEANet codecs (SoundStream,
+FunCodec) mapped onto one, SpeechTokenizer, and the weight-free codecs."""

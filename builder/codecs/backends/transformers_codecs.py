@@ -19,8 +19,7 @@ from codecfake_core.hub import require_hub_model
 
 from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError, CodecSpecError
-from ..neural import NeuralCodec, build_seeded, wrap_model
-from ..registry import is_paper_condition
+from ..neural import NeuralCodec, build_seeded, resolve_quantizers, wrap_model
 
 
 @dataclass(frozen=True)
@@ -115,21 +114,21 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
-def _transformers() -> Any:
+def require_transformers() -> Any:
     try:
         import transformers
     except ImportError as error:
         from ..errors import MissingPackageError
 
         raise MissingPackageError(
-            "EnCodec, DAC and Mimi run through transformers and torch: "
+            "EnCodec, DAC, Mimi, SoundStream and FunCodec run through transformers and torch: "
             "pip install 'codecfake[codecs]'"
         ) from error
     return transformers
 
 
 def _pretrained(arch: Architecture, spec: CodecSpec) -> Any:
-    transformers = _transformers()
+    transformers = require_transformers()
     checkpoint = spec.checkpoint
     try:
         require_hub_model(str(checkpoint), f"{spec.condition} checkpoint")
@@ -164,35 +163,11 @@ def _pretrained(arch: Architecture, spec: CodecSpec) -> Any:
 
 
 def _random(arch: Architecture, seed: int, size: str) -> Any:
-    transformers = _transformers()
+    transformers = require_transformers()
     settings = {**arch.full, **(arch.small if size == "small" else {})}
     config = getattr(transformers, arch.config_class)(**settings)
     model_class = getattr(transformers, arch.model_class)
     return build_seeded(lambda: model_class(config), seed)
-
-
-def _resolved(spec: CodecSpec, arch: Architecture, config: Any) -> CodecSpec:
-    """``spec`` with the rate and quantizer count the loaded checkpoint actually runs at."""
-    rate = int(config.sampling_rate)
-    if rate != spec.sample_rate and is_paper_condition(spec.condition):
-        raise CheckpointMismatchError(
-            f"{spec.condition} is {spec.family} at {spec.sample_rate} Hz, but checkpoint "
-            f"{spec.checkpoint!r} runs at {rate} Hz"
-        )
-    frame_rate = rate / arch.hop(config)
-    bits = math.log2(config.codebook_size)
-    quantizers = spec.quantizers
-    if quantizers is None:
-        if spec.bitrate_kbps is None:
-            raise CodecSpecError(f"{spec.condition}: give a bitrate (@6kbps) or quantizers (@q8)")
-        quantizers = max(1, round(spec.bitrate_kbps * 1000 / (frame_rate * bits)))
-    if not 1 <= quantizers <= arch.max_quantizers(config):
-        raise CodecSpecError(
-            f"{spec.condition}: {quantizers} quantizers asked, {spec.family} at "
-            f"{spec.checkpoint or 'this size'} has {arch.max_quantizers(config)}"
-        )
-    bitrate = spec.bitrate_kbps or round(quantizers * frame_rate * bits / 1000, 3)
-    return replace(spec, sample_rate=rate, quantizers=quantizers, bitrate_kbps=bitrate)
 
 
 def build(
@@ -207,7 +182,14 @@ def build(
     arch = ARCHITECTURES[spec.family]
     spec = replace(spec, checkpoint=checkpoint)
     model = _pretrained(arch, spec) if weights == "pretrained" else _random(arch, seed, size)
-    spec = _resolved(spec, arch, model.config)
+    config = model.config
+    spec = resolve_quantizers(
+        spec,
+        sample_rate=int(config.sampling_rate),
+        hop=arch.hop(config),
+        codebook_size=config.codebook_size,
+        max_quantizers=arch.max_quantizers(config),
+    )
     return wrap_model(
         spec,
         model,
