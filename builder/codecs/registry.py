@@ -31,6 +31,10 @@ class Family:
     ``route`` is ``transformers`` or ``package`` (a direct backend), ``weight-free`` (a codec
     library with no weights), ``builtin``, or ``plugin`` (the family's own code, registered
     through the ``codecfake.codecs`` entry-point group).
+
+    ``checkpoint_url`` is where the family's public weights are published (text for people, not
+    fetched), ``licence`` their licence, and ``inferred`` is true when those weights are only the
+    closest public match to the paper's (whose own checkpoints were not published).
     """
 
     name: str
@@ -39,6 +43,9 @@ class Family:
     sample_rate: int
     checkpoint: str | None = None
     note: str = ""
+    checkpoint_url: str | None = None
+    licence: str = ""
+    inferred: bool = False
 
 
 # fmt: off
