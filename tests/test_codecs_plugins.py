@@ -10,7 +10,12 @@ import torch
 from helpers.codecs_audio import assert_resynthesis, speech_clips
 from helpers.plugins import install_plugin
 
-from codecfake_builder.codecs import CodecError, installed_plugins, load_codec
+from codecfake_builder.codecs import (
+    CodecError,
+    installed_plugins,
+    load_codec,
+    parse_codec_definition,
+)
 
 TESTS = Path(__file__).parent
 
@@ -38,12 +43,13 @@ def test_a_registered_plugin_runs_its_condition(site: Path, request: pytest.Fixt
 
 
 def test_a_plugin_loads_its_own_checkpoint(site: Path, request: pytest.FixtureRequest) -> None:
-    install_plugin(site, {"audiodec": "codecs_plugin_example:make_codec"})
-    trained = load_codec("C5", weights="random", seed=1)
-    torch.save(trained.model.state_dict(), site / "audiodec.pt")
-    loaded = load_codec("C5", checkpoint=str(site / "audiodec.pt"), seed=2)
+    install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
+    spec = parse_codec_definition("C8=tinyrvq@24khz")
+    trained = load_codec(spec, weights="random", seed=1)
+    torch.save(trained.model.state_dict(), site / "tinyrvq.pt")
+    loaded = load_codec(spec, checkpoint=str(site / "tinyrvq.pt"), seed=2)
     assert loaded.provenance["weights_sha256"] == trained.provenance["weights_sha256"]
-    assert loaded.provenance["checkpoint"] == str(site / "audiodec.pt")
+    assert loaded.provenance["checkpoint"] == str(site / "tinyrvq.pt")
     clips = speech_clips(request, 24_000, seconds=0.5)
     np.testing.assert_array_equal(loaded.resynthesize(clips)[0], trained.resynthesize(clips)[0])
 
@@ -61,7 +67,7 @@ def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
 
 
 def test_a_plugin_can_bring_a_new_family_as_a_new_condition(site: Path) -> None:
-    from codecfake_builder.codecs import parse_codec_definition, release_condition
+    from codecfake_builder.codecs import release_condition
 
     install_plugin(site, {"tinyrvq": "codecs_plugin_example:make_codec"})
     codec = load_codec(parse_codec_definition("C8=tinyrvq@16khz,q2"), weights="random")

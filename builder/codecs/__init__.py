@@ -10,8 +10,8 @@ The pipeline needs only this package's top level::
     codec.provenance                                  # checkpoint, weights hash, versions
 
 Backends: EnCodec, DAC and Mimi through transformers; SpeechTokenizer through its package;
-Opus and MP3 through libsndfile; an identity codec; and plugins (entry-point group
-``codecfake.codecs``) for SoundStream, FunCodec, AudioDec, AcademiCodec or anything else.
+AudioDec built in, on torch; Opus and MP3 through libsndfile; an identity codec; and plugins
+(entry-point group ``codecfake.codecs``) for SoundStream, FunCodec, AcademiCodec or anything else.
 """
 
 from .base import Codec, CodecSpec

@@ -29,6 +29,7 @@ _BACKENDS = {
     "speechtokenizer": "codecfake_builder.codecs.backends.speechtokenizer_codec",
     "opus": "codecfake_builder.codecs.backends.weight_free",
     "mp3": "codecfake_builder.codecs.backends.weight_free",
+    "audiodec": "codecfake_builder.codecs.backends.audiodec",
 }
 """Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`). Every
 backend's ``build`` takes the plugin factory's arguments plus ``size``; those that have no use for

@@ -61,7 +61,12 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
     Family("soundstream", "SoundStream", "plugin", 16_000, note="no maintained PyPI package"),
     Family("funcodec", "FunCodec", "plugin", 16_000,
            note="its PyPI package pulls ~60 packages; see README"),
-    Family("audiodec", "AudioDec", "plugin", 24_000, note="no maintained PyPI package"),
+    Family("audiodec", "AudioDec", "builtin", 24_000,
+           note="closest public checkpoint (inferred): libritts_v1 = symAD_libritts_24000_hop300 "
+                "+ AudioDec_v1 vocoder, from exp.zip",
+           checkpoint_url="https://github.com/facebookresearch/AudioDec/releases/download/"
+                          "pretrain_models_v02/exp.zip",
+           licence="CC BY-NC 4.0", inferred=True),
     Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
 )})
 # fmt: on

@@ -16,3 +16,4 @@ SHARED_FIXTURES = Path(
 VCTK_SAMPLES = SHARED_FIXTURES / "vctk_codec_samples"
 OFFICIAL_SCORES = SHARED_FIXTURES / "official_scores"
 OFFICIAL_CHECKPOINTS = SHARED_FIXTURES / "official_checkpoints"
+CODEC_REFERENCES = SHARED_FIXTURES / "codec_references"
