@@ -40,9 +40,9 @@ PLUGIN = "codecs_plugin_example:make_codec"  # a tiny RVQ codec, as a user's plu
 
 @pytest.fixture(scope="module", autouse=True)
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """SoundStream, FunCodec and AcademiCodec served by an installed example plugin."""
+    """SoundStream and FunCodec served by an installed example plugin."""
     site = tmp_path_factory.mktemp("site-packages")
-    families = ("soundstream", "funcodec", "academicodec")
+    families = ("soundstream", "funcodec")
     install_plugin(site, dict.fromkeys(families, PLUGIN))
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(site))

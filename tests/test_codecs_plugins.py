@@ -58,10 +58,10 @@ def test_broken_plugins_are_reported_as_the_plugins_fault(site: Path) -> None:
     (site / "broken_plugin.py").write_text("import not_a_real_dependency\n")
     (site / "wrong_plugin.py").write_text("def make_codec(*args):\n    return object()\n")
     install_plugin(
-        site, {"academicodec": "broken_plugin:make_codec", "funcodec": "wrong_plugin:make_codec"}
+        site, {"tinybroken": "broken_plugin:make_codec", "funcodec": "wrong_plugin:make_codec"}
     )
-    with pytest.raises(CodecError, match="academicodec plugin 'broken_plugin:make_codec' failed"):
-        load_codec("C6", weights="random")
+    with pytest.raises(CodecError, match="tinybroken plugin 'broken_plugin:make_codec' failed"):
+        load_codec(parse_codec_definition("C8=tinybroken@24khz"), weights="random")
     with pytest.raises(CodecError, match="funcodec plugin returned object, which lacks"):
         load_codec("C3", weights="random")
 

@@ -161,7 +161,7 @@ def test_checkpoint_overrides() -> None:
 
 @pytest.mark.parametrize(
     ("condition", "family"),
-    [("C1", "soundstream"), ("C3-2", "funcodec"), ("C6", "academicodec")],
+    [("C1", "soundstream"), ("C3-2", "funcodec")],
 )
 def test_plugin_families_fail_at_once_saying_what_to_register(condition: str, family: str) -> None:
     message = (

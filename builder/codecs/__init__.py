@@ -10,8 +10,9 @@ The pipeline needs only this package's top level::
     codec.provenance                                  # checkpoint, weights hash, versions
 
 Backends: EnCodec, DAC and Mimi through transformers; SpeechTokenizer through its package;
-AudioDec built in, on torch; Opus and MP3 through libsndfile; an identity codec; and plugins
-(entry-point group ``codecfake.codecs``) for SoundStream, FunCodec, AcademiCodec or anything else.
+AudioDec and HiFi-Codec (AcademiCodec) built in, on torch; Opus and MP3 through libsndfile; an
+identity codec; and plugins (entry-point group ``codecfake.codecs``) for SoundStream, FunCodec or
+anything else.
 """
 
 from .base import Codec, CodecSpec

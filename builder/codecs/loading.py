@@ -30,6 +30,7 @@ _BACKENDS = {
     "opus": "codecfake_builder.codecs.backends.weight_free",
     "mp3": "codecfake_builder.codecs.backends.weight_free",
     "audiodec": "codecfake_builder.codecs.backends.audiodec",
+    "academicodec": "codecfake_builder.codecs.backends.academicodec",
 }
 """Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`). Every
 backend's ``build`` takes the plugin factory's arguments plus ``size``; those that have no use for

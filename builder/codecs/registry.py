@@ -67,7 +67,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
            checkpoint_url="https://github.com/facebookresearch/AudioDec/releases/download/"
                           "pretrain_models_v02/exp.zip",
            licence="CC BY-NC 4.0", inferred=True),
-    Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
+    Family("academicodec", "AcademiCodec", "builtin", 24_000,
+           note="closest public checkpoint (inferred): HiFi-Codec-24k-320d",
+           checkpoint_url="https://huggingface.co/Dongchao/AcademiCodec",
+           licence="MIT (the repository readme's; it has no LICENSE file)", inferred=True),
 )})
 # fmt: on
 
