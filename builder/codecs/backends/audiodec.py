@@ -21,8 +21,8 @@ Inference (``spec.options["path"]``):
 - ``demo`` (default, the reference): ``demoFile.py --model libritts_v1``. Streaming causal layers
   whose context is primed once by coding 8192 zeros and decoding their codes; the clip's codes
   are ``ceil(n / 300)`` frames, decoded and cut to ``n`` samples.
-- ``codectest``: ``codecTest.py``'s non-streaming ``forward``: zero context, no priming (85 % of
-  the demo's codes on the reference clip, not the demo's output).
+- ``codectest``: ``codecTest.py``'s non-streaming ``forward``: zero context, no priming. On the
+  official reference clip it shares 85 % of the demo path's codes.
 
 Which of the two the Codecfake authors ran is not known. Batches are zero-padded at the end
 only, and every batch starts from the primed context, so a clip's codes and audio are what it gets
@@ -32,6 +32,7 @@ alone (see :mod:`.codebook_codec`).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -185,8 +186,6 @@ def _vocoder_config(config: dict[str, Any], source: str) -> Any:
 
 def _pretrained(checkpoint: str | None, condition: str, streaming: bool) -> tuple[Any, int]:
     """The released pair as one model, and its rate."""
-    import math
-
     from .audiodec_model import AudioDec
     from .released_weights import load_matching, read_checkpoint, state_dict_at
 

@@ -147,13 +147,11 @@ class GroupResidualQuantizer(nn.Module):
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         """codes (B, stages x groups, F) -> the sum over stages of the groups' entries side by
         side, (B, dim, F)."""
-        total = torch.tensor(0.0, device=codes.device)
+        vectors = []
         for s, books in enumerate(self.stages):
             columns = codes[:, s * len(books) : (s + 1) * len(books)]
-            total = total + torch.cat(
-                [book.embedding(columns[:, g]) for g, book in enumerate(books)], dim=-1
-            )
-        return total.transpose(1, 2)
+            vectors.append(torch.cat([b.embedding(columns[:, g]) for g, b in enumerate(books)], -1))
+        return sum(vectors[1:], vectors[0]).transpose(1, 2)
 
 
 class Generator(nn.Module):

@@ -83,20 +83,20 @@ def match_state_dict(
     fitted: dict[str, torch.Tensor] = {}
     used: set[str] = set()
     for key, shape in expected.items():
-        stem = key.removesuffix("weight")
-        gain, direction = state.get(f"{stem}weight_g"), state.get(f"{stem}weight_v")
+        gain_key, direction_key = f"{key}_g", f"{key}_v"
         if key in state:
             if tuple(state[key].shape) != shape:
                 raise mismatch(key, shape, tuple(state[key].shape))
             fitted[key] = state[key]
             used.add(key)
-        elif key.endswith("weight") and gain is not None and direction is not None:
+        elif key.endswith(".weight") and gain_key in state and direction_key in state:
+            gain, direction = state[gain_key], state[direction_key]
             if tuple(direction.shape) != shape:
-                raise mismatch(f"{stem}weight_v", shape, tuple(direction.shape))
+                raise mismatch(direction_key, shape, tuple(direction.shape))
             if tuple(gain.shape) != weight_norm_gain_shape(shape):
-                raise mismatch(f"{stem}weight_g", weight_norm_gain_shape(shape), tuple(gain.shape))
+                raise mismatch(gain_key, weight_norm_gain_shape(shape), tuple(gain.shape))
             fitted[key] = fold_weight_norm(gain, direction)
-            used.update((f"{stem}weight_g", f"{stem}weight_v"))
+            used.update((gain_key, direction_key))
         else:
             raise mismatch(key, shape, None)
     for key, tensor in state.items():
