@@ -31,6 +31,7 @@ from typing import Any
 
 from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError
+from ..neural import build_seeded
 from ..registry import FAMILIES
 from .codebook_codec import CodebookCodec, make_codec, require_torch, resolve_spec
 
@@ -170,8 +171,6 @@ def build(
     """Load ``spec``'s HiFi-Codec (the factory :func:`~codecfake_builder.codecs.load_codec`
     calls)."""
     require_torch(f"{spec.condition} (HiFi-Codec)")
-    from ..neural import build_seeded
-
     if weights == "pretrained":
         model, rate = _pretrained(checkpoint, spec.condition)
     else:

@@ -39,6 +39,7 @@ from typing import Any
 
 from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError, CodecSpecError
+from ..neural import build_seeded
 from ..registry import FAMILIES
 from .codebook_codec import CodebookCodec, make_codec, require_torch, resolve_spec
 
@@ -240,8 +241,6 @@ def build(
 ) -> CodebookCodec:
     """Load ``spec``'s AudioDec (the factory :func:`~codecfake_builder.codecs.load_codec` calls)."""
     require_torch(f"{spec.condition} (AudioDec)")
-    from ..neural import build_seeded
-
     path = spec.options.get("path", PATHS[0])
     if path not in PATHS:
         raise CodecSpecError(
@@ -265,7 +264,6 @@ def build(
         codebooks=len(quantizer.layers),
         codebook_size=quantizer.layers[0].embed.shape[1],
     )
-    family = FAMILIES["audiodec"]
     codec = make_codec(
         spec,
         model,
@@ -277,7 +275,7 @@ def build(
         backend="codecfake.audiodec",
         inference=path,
         priming_samples=PRIMING_SAMPLES if streaming else 0,
-        licence=family.licence,
+        licence=FAMILIES["audiodec"].licence,
     )
     codec.model.prepare(PRIMING_SAMPLES)  # after make_codec: the weights hash excludes priming
     log.info("%s: AudioDec ready on %s (%s path)", spec.condition, codec.device, path)

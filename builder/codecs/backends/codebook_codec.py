@@ -109,6 +109,8 @@ class CodebookCodec:
         import torch
 
         _check_mono(waveforms)
+        if not waveforms:
+            return []
         results: list[tuple[np.ndarray, np.ndarray]] = [None] * len(waveforms)  # type: ignore[list-item]
         hop = self.model.hop
         empty = np.zeros(0, dtype=np.float32)
