@@ -3,9 +3,8 @@
 Everything runs through the command line and real codec backends with random weights. The main
 release uses the fast ones: SoundStream (C1, whose fakes follow their utterance's split) and
 FunCodec (C3-1, test only) at their small random-weights size, and new conditions defined on the
-spot (C8 identity, C9 Opus) that cover every utterance. AudioDec and AcademiCodec come from a tiny
-neural codec installed through the real plugin route. One slow test runs every backend this
-machine has (EnCodec, DAC, Mimi, ...).
+spot (C8 identity, C9 Opus) that cover every utterance. One slow test runs every backend this
+machine has (EnCodec, DAC, Mimi, AudioDec, HiFi-Codec, ...).
 """
 
 from __future__ import annotations
@@ -18,14 +17,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 from helpers.builder_corpora import make_aishell3, make_vctk_092
-from helpers.plugins import install_plugin
 
 import codecfake
 from codecfake import parse_file_name, read_label_file
@@ -35,20 +32,6 @@ from codecfake_core.io import temporaries
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
 FAST_CODECS = ["--conditions", "C8", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
 LABEL_FILES = {"train.txt", "dev.txt", "C1.txt", "C3-1.txt", "C8.txt", "C9.txt"}
-TESTS = Path(__file__).parent
-PLUGIN = "codecs_plugin_example:make_codec"  # a tiny RVQ codec, as a user's plugin would be
-
-
-@pytest.fixture(scope="module", autouse=True)
-def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """AudioDec and AcademiCodec served by an installed example plugin."""
-    site = tmp_path_factory.mktemp("site-packages")
-    families = ("audiodec", "academicodec")
-    install_plugin(site, dict.fromkeys(families, PLUGIN))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(site))
-        patch.syspath_prepend(str(TESTS))
-        yield site
 
 
 @pytest.fixture(scope="module")

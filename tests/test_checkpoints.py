@@ -4,7 +4,6 @@ refused before its bytes are read into memory."""
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.codec_references import save_hostile
 
 from codecfake_core.checkpoints import CheckpointError, read_torch_file, strip_data_parallel
 
@@ -38,18 +38,9 @@ def test_a_data_parallel_prefix_is_removed_only_when_every_key_has_it():
     }
 
 
-class _Hostile:
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-    marker = ""
-
-
 def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "ran"
-    _Hostile.marker = str(marker)
-    path = tmp_path / "hostile.pth"
-    torch.save({"weight": torch.zeros(2), "payload": _Hostile()}, path)
+    path = save_hostile(tmp_path / "hostile.pth", marker, ("model",))
     with pytest.raises(CheckpointError, match=r"asks for the global posix\.system|os\.system"):
         read_torch_file(path)
     assert not marker.exists()

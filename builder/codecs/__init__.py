@@ -10,10 +10,10 @@ The pipeline needs only this package's top level::
     codec.provenance                                  # checkpoint, weights hash, versions
 
 Backends: EnCodec, DAC and Mimi through transformers; SoundStream and FunCodec as their
-published weights mapped onto transformers' EnCodec model (these also ``encode`` to their codes,
-see :class:`DiscreteCodec`); SpeechTokenizer through its package; Opus and MP3 through
-libsndfile; an identity codec; and plugins (entry-point group ``codecfake.codecs``) for
-AudioDec, AcademiCodec or anything else.
+published weights mapped onto transformers' EnCodec model; AudioDec and HiFi-Codec (AcademiCodec)
+built in, on torch (these four also ``encode`` to their codes, see :class:`DiscreteCodec`);
+SpeechTokenizer through its package; Opus and MP3 through libsndfile; an identity codec; and
+plugins (entry-point group ``codecfake.codecs``) for anything else.
 """
 
 from .base import Codec, CodecSpec, DiscreteCodec

@@ -31,6 +31,8 @@ _BACKENDS = {
     "funcodec": "codecfake_builder.codecs.backends.funcodec",
     "opus": "codecfake_builder.codecs.backends.weight_free",
     "mp3": "codecfake_builder.codecs.backends.weight_free",
+    "audiodec": "codecfake_builder.codecs.backends.audiodec",
+    "academicodec": "codecfake_builder.codecs.backends.academicodec",
 }
 """Families with a backend in codecfake; the rest go through plugins (:mod:`.plugins`). Every
 backend's ``build`` takes the plugin factory's arguments plus ``size``; those that have no use for

@@ -1,4 +1,4 @@
-"""Codec families codecfake does not ship: AudioDec, AcademiCodec, or any new one.
+"""Codec families codecfake does not ship: any new one (every paper family is built in).
 
 A plugin is any installed distribution that declares an entry point in the ``codecfake.codecs``
 group, named after the family and pointing at a factory::

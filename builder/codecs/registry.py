@@ -68,8 +68,16 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
            checkpoint_url="https://huggingface.co/alibaba-damo/"
                           "audio_codec-encodec-en-libritts-16k-nq32ds320-pytorch",
            licence="MIT", inferred=True),
-    Family("audiodec", "AudioDec", "plugin", 24_000, note="no maintained PyPI package"),
-    Family("academicodec", "AcademiCodec", "plugin", 24_000, note="no maintained PyPI package"),
+    Family("audiodec", "AudioDec", "builtin", 24_000,
+           note="closest public checkpoint (inferred): libritts_v1 = symAD_libritts_24000_hop300 "
+                "+ AudioDec_v1 vocoder, from exp.zip",
+           checkpoint_url="https://github.com/facebookresearch/AudioDec/releases/download/"
+                          "pretrain_models_v02/exp.zip",
+           licence="CC BY-NC 4.0", inferred=True),
+    Family("academicodec", "AcademiCodec", "builtin", 24_000,
+           note="closest public checkpoint (inferred): HiFi-Codec-24k-320d",
+           checkpoint_url="https://huggingface.co/Dongchao/AcademiCodec",
+           licence="MIT (the repository readme's; it has no LICENSE file)", inferred=True),
 )})
 # fmt: on
 

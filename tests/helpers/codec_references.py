@@ -1,13 +1,17 @@
-"""What the official code of a codec gives (``shared/fixtures/codec_references``), and
-checkpoints written in a family's own format.
+"""The official codec references (``shared/fixtures/codec_references/``), and checkpoints written
+in the codecs' released formats.
 
-Each reference folder holds a small random-weights checkpoint in the released file format, the
-official inference path's codes and output for its ``input.wav``, and the full-size model's keys
-and shapes (``keys_full.txt``); its ``FACTS.md`` says how they were made.
+A reference folder holds what the official code gives for ``input.wav`` (``codes.npy``,
+``output.npy``), a checkpoint in the released file format, ``keys_full.txt`` (the full-size
+checkpoint's keys and shapes) and a ``FACTS.md`` saying how they were made. The writers here turn
+our own modules' weights into the released formats (old-style weight norm, stacked codebooks),
+so loading is tested offline too.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,41 +22,89 @@ import torch
 
 from codecfake_builder.codecs.backends.seanet_weights import QuantizerSlot, official_slots
 from codecfake_builder.codecs.base import DiscreteCodec
-from helpers.shared_fixtures import CODEC_REFERENCES
+
+from .shared_fixtures import CODEC_REFERENCES
+
+Shape = tuple[int, ...]
+
+
+def reference(name: str) -> Path:
+    """The reference folder ``name`` (``C5_audiodec``...); skips the test when it is absent."""
+    folder = CODEC_REFERENCES / name
+    if not folder.is_dir():
+        pytest.skip(f"official codec references not found at {folder}")
+    return folder
+
+
+def reference_input(folder: Path) -> np.ndarray:
+    """``input.wav`` as the official paths read it: int16 / 32768, float32."""
+    wave, _ = soundfile.read(folder / "input.wav", dtype="float32")
+    return wave
+
+
+def full_layout(folder: Path) -> dict[str, dict[str, Shape]]:
+    """``keys_full.txt`` as {section: {key: shape}}; a file without ``#`` headers is one section
+    named ``""``. Lines read ``name [d0,d1,...] dtype``."""
+    sections: dict[str, dict[str, Shape]] = {}
+    current = sections.setdefault("", {})
+    for line in (folder / "keys_full.txt").read_text().splitlines():
+        if line.startswith("#"):
+            current = sections.setdefault(line.lstrip("# "), {})
+        elif line.strip():
+            key, shape, _dtype = line.split()
+            current[key] = tuple(int(n) for n in shape.strip("[]").split(",") if n)
+    return {name: keys for name, keys in sections.items() if keys}
 
 
 @dataclass(frozen=True)
 class CodecReference:
+    """A one-clip reference whose codes are ``(codebooks, batch of 1, frames)`` (C1, C3)."""
+
     folder: Path
-    audio: np.ndarray  # input.wav as the official path reads it: float32 int16 / 32768
-    codes: np.ndarray  # (codebooks, frames); codes.npy is (codebooks, batch of 1, frames)
+    audio: np.ndarray  # input.wav as the official path reads it
+    codes: np.ndarray  # (codebooks, frames)
     output: np.ndarray  # the decoded output, before any write-time rescale
 
-    def keys_full(self) -> dict[str, tuple[int, ...]]:
-        """``keys_full.txt``: the full-size checkpoint's ``name [shape] dtype`` lines."""
-        keys = {}
-        for line in (self.folder / "keys_full.txt").read_text().splitlines():
-            name, shape, _dtype = line.split()
-            keys[name] = tuple(int(n) for n in shape.strip("[]").split(",") if n)
-        return keys
+    def keys_full(self) -> dict[str, Shape]:
+        return full_layout(self.folder)[""]
 
 
 def codec_reference(name: str) -> CodecReference:
-    """The reference folder ``name`` (``C1_soundstream``); skips when ../shared is absent."""
-    folder = CODEC_REFERENCES / name
-    if not folder.is_dir():
-        pytest.skip(f"codec reference fixtures not found at {folder}")
-    audio, _ = soundfile.read(folder / "input.wav", dtype="float32")
+    """The reference ``name`` (``C1_soundstream``); skips when ../shared is absent."""
+    folder = reference(name)
     codes = np.load(folder / "codes.npy")
     assert codes.shape[1] == 1, "a reference is one clip"
-    return CodecReference(folder, audio, codes[:, 0], np.load(folder / "output.npy"))
+    output = np.load(folder / "output.npy")
+    return CodecReference(folder, reference_input(folder), codes[:, 0], output)
+
+
+def meta_state(layout: dict[str, Shape]) -> dict[str, torch.Tensor]:
+    """A state dict of the given keys and shapes that holds no data (``meta`` tensors)."""
+    return {key: torch.empty(shape, device="meta") for key, shape in layout.items()}
+
+
+def released_state(
+    module: torch.nn.Module, weight_normed: Callable[[str], bool]
+) -> dict[str, torch.Tensor]:
+    """``module``'s state dict with each ``X.weight`` that ``weight_normed`` names stored as the
+    releases store it: ``X.weight_g`` (per first-axis slice norm) and ``X.weight_v``."""
+    state: dict[str, torch.Tensor] = {}
+    for key, tensor in module.state_dict().items():
+        if key.endswith(".weight") and weight_normed(key):
+            stem = key.removesuffix("weight")
+            axes = tuple(range(1, tensor.dim()))
+            state[f"{stem}weight_g"] = torch.linalg.vector_norm(tensor, dim=axes, keepdim=True)
+            state[f"{stem}weight_v"] = tensor.clone()
+        else:
+            state[key] = tensor.clone()
+    return state
 
 
 def official_state_dict(
     model: torch.nn.Module, quantizer: QuantizerSlot, prefix: str = ""
 ) -> dict[str, torch.Tensor]:
-    """``model``'s weights (weight norm not folded) under the family's own names, stacked where
-    the family stacks its codebooks: what its authors' code would ``torch.save``."""
+    """A SEANet ``model``'s weights (weight norm not folded) under the family's own names,
+    stacked where the family stacks its codebooks: what its authors' code would ``torch.save``."""
     slots = official_slots(model, quantizer)
     flat: dict[str, torch.Tensor] = {}
     rows: dict[str, list[torch.Tensor]] = {}
@@ -82,19 +134,22 @@ def assert_official(codec: DiscreteCodec, reference: CodecReference) -> float:
     return error
 
 
-class RunsAShellCommand:
-    """Pickles as a call of ``os.system``: what a hostile checkpoint hides in its pickle."""
+class _Payload:
+    """Unpickling this runs ``touch marker``: what a hostile checkpoint would do."""
 
-    def __init__(self, command: str) -> None:
-        self.command = command
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
 
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        import os
-
-        return os.system, (self.command,)
+    def __reduce__(self) -> tuple:
+        return os.system, (f"touch {self.marker}",)
 
 
-def save_hostile(path: Path, marker: Path) -> Path:
-    """A ``torch.save`` file whose unpickling would create ``marker`` through ``os.system``."""
-    torch.save({"encoder.model.0.conv.conv.bias": RunsAShellCommand(f"touch {marker}")}, path)
+def save_hostile(path: Path, marker: Path, nesting: tuple[str, ...] = ()) -> Path:
+    """A ``torch.save`` file, nested as released, whose pickle would run a shell command that
+    creates ``marker``; beside it, a real tensor, so the file looks like a checkpoint."""
+    value: object = {"payload": _Payload(marker), "weight": torch.zeros(2)}
+    for key in reversed(nesting):
+        value = {key: value}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(value, path)
     return path
