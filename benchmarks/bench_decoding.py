@@ -26,8 +26,8 @@ import numpy as np
 
 import codecfake
 from codecfake_builder.folder.prepare import prepare
-from tests.helpers.release_factory import make_release
-from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
+from testkit.release_factory import make_release
+from testkit.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def clips_per_second(rows: Iterable[dict]) -> tuple[float, int]:

@@ -29,8 +29,8 @@ import codecfake
 from codecfake_builder.folder.prepare import prepare
 from codecfake_detectors.data import clip_dataset
 from codecfake_detectors.score import loader_for
-from tests.helpers.release_factory import make_release
-from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
+from testkit.release_factory import make_release
+from testkit.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def rows_per_second(rows: Iterable[dict]) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 from codecfake import TOTAL_CLIPS
 from codecfake_evaluation.eer import bootstrap_eers, eer_from_classes
-from tests.helpers.shared_fixtures import OFFICIAL_SCORES as OFFICIAL
+from testkit.shared_fixtures import OFFICIAL_SCORES as OFFICIAL
 
 
 def load_scores(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:

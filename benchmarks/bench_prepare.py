@@ -21,8 +21,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from codecfake_builder.folder.prepare import prepare
-from tests.helpers.release_factory import make_release
-from tests.helpers.shared_fixtures import VCTK_SAMPLES as SAMPLES
+from testkit.release_factory import make_release
+from testkit.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
 
 def copy_all(paths: list[Path], target: Path) -> float:

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers.shared_fixtures import OFFICIAL_CHECKPOINTS, OFFICIAL_SCORES, VCTK_SAMPLES
+
+from testkit.shared_fixtures import OFFICIAL_CHECKPOINTS, OFFICIAL_SCORES, VCTK_SAMPLES
 
 # Tests never reach a hub: everything they load is built locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from helpers.builder_corpora import make_aishell3, make_vctk_092
 
 from codecfake import ReleaseError
 from codecfake_builder.sources.aishell3 import prepare_aishell3
 from codecfake_builder.sources.manifest import CorpusError, Utterance, read_manifest, write_manifest
 from codecfake_builder.sources.vctk import prepare_vctk
+from testkit.builder_corpora import make_aishell3, make_vctk_092
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from helpers.builder_corpora import make_aishell3, make_vctk_092
 
 import codecfake
 from codecfake import parse_file_name, read_label_file
 from codecfake_cli import main
 from codecfake_core.io import temporaries
+from testkit.builder_corpora import make_aishell3, make_vctk_092
 
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
 FAST_CODECS = ["--conditions", "C8", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]

@@ -98,7 +98,7 @@ def test_progress_policy_on_a_real_terminal() -> None:
 
 
 def test_a_prepare_run_in_a_batch_job_draws_no_bar(tmp_path) -> None:
-    from helpers.release_factory import make_release
+    from testkit.release_factory import make_release
 
     release = make_release(tmp_path / "release", n_en=1, n_zh=1, conditions=("C1",))
     command = [sys.executable, "-m", "codecfake_cli"]

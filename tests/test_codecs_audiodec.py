@@ -21,7 +21,6 @@ from helpers.codec_references import (
     released_state,
     save_hostile,
 )
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 import codecfake
 from codecfake_builder.codecs import (
@@ -36,6 +35,7 @@ from codecfake_builder.codecs.backends.audiodec_model import AnalyzerConfig, Aud
 from codecfake_builder.codecs.backends.released_weights import match_state_dict
 from codecfake_builder.codecs.neural import build_seeded
 from codecfake_core.checkpoints import read_torch_file
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 TOLERANCE = 1e-4  # max abs against the official float32 CPU output
 HOP, CODEBOOKS, ENTRIES = 300, 8, 1024

@@ -19,13 +19,13 @@ from helpers.codec_references import (
     released_state,
     save_hostile,
 )
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 from codecfake_builder.codecs import CheckpointLoadError, CheckpointMismatchError, load_codec
 from codecfake_builder.codecs.backends import academicodec
 from codecfake_builder.codecs.backends.released_weights import match_state_dict
 from codecfake_builder.codecs.neural import build_seeded
 from codecfake_core.checkpoints import read_torch_file
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 TOLERANCE = 1e-4  # max abs against the official float32 CPU output
 HOP, CODEBOOKS, ENTRIES = 320, 4, 1024

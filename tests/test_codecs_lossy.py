@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 from codecfake_builder.codecs import load_codec, lossy_condition
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 LOSSY = {
     name: lossy_condition(codec, kbps=kbps, name=name)

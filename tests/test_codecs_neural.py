@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 from codecfake_builder.codecs import (
     CheckpointLoadError,
@@ -13,6 +12,7 @@ from codecfake_builder.codecs import (
     load_codec,
     parse_codec_definition,
 )
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 pytest.importorskip("transformers")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 from helpers.plugins import install_plugin
 
 from codecfake_builder.codecs import (
@@ -16,6 +15,7 @@ from codecfake_builder.codecs import (
     load_codec,
     parse_codec_definition,
 )
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 TESTS = Path(__file__).parent
 

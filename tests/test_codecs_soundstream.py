@@ -16,7 +16,6 @@ from helpers.codec_references import (
     official_state_dict,
     save_hostile,
 )
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 from codecfake import CodecfakeError
 from codecfake_builder.codecs import (
@@ -30,6 +29,7 @@ from codecfake_builder.codecs.backends.seanet import random_model
 from codecfake_builder.codecs.backends.seanet_weights import official_shapes, official_slots
 from codecfake_builder.codecs.base import DiscreteCodec
 from codecfake_core.checkpoints import read_torch_file
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 pytest.importorskip("transformers")
 

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from helpers.codecs_audio import assert_resynthesis, speech_clips
 
 from codecfake_builder.codecs import CheckpointMismatchError, MissingPackageError, load_codec
 from codecfake_builder.codecs.backends.speechtokenizer_codec import SMALL_CONFIG, require_package
+from testkit.codecs_audio import assert_resynthesis, speech_clips
 
 
 def _installed() -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datasets
 import pytest
-from helpers.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 import codecfake
+from testkit.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 CONDITIONS = ("C3", "C7", "A1", "A3")
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from helpers.codecs_audio import speech_like
 from helpers.detector_fixtures import CONFIG, make_dataset
-from helpers.shared_fixtures import OFFICIAL_CHECKPOINTS as OFFICIAL
 
 from codecfake_cli import main as cli
+from testkit.codecs_audio import speech_like
+from testkit.shared_fixtures import OFFICIAL_CHECKPOINTS as OFFICIAL
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.shared_fixtures import SHARED_FIXTURES
 
 import codecfake_cli
 from codecfake_evaluation.paper import PUBLISHED, published_records
 from codecfake_evaluation.records import AS_PUBLISHED, read_record
+from testkit.shared_fixtures import SHARED_FIXTURES
 
 TOLERANCE = 0.0015  # the paper sometimes truncates its third decimal
 MODELS = ("vocoder_w2v2aasist", "codec_w2v2lcnn")
@@ -214,9 +214,8 @@ def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, caps
 
 
 def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> None:
-    from helpers.release_factory import make_release
-
     from codecfake_builder.folder.prepare import prepare
+    from testkit.release_factory import make_release
 
     release = make_release(
         tmp_path / "release", conditions=("C1", "C2"), n_en=2, n_zh=1, seconds=0.2

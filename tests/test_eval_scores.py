@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers.release_factory import make_release
 
 import codecfake
 import codecfake_cli
@@ -24,6 +23,7 @@ from codecfake_evaluation.scores import (
     read_score_file,
     release_label_index,
 )
+from testkit.release_factory import make_release
 
 # A tiny test set: English and Mandarin reals, their C1 resyntheses, and an A3 sound-event set.
 REALS = ["p226_201.wav", "p226_202.wav", "SSB00050201.wav", "SSB00050202.wav"]

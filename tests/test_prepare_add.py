@@ -10,11 +10,11 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
-from helpers.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 import codecfake
 import codecfake_cli
 from codecfake_builder.folder.prepare import add_conditions, prepare
+from testkit.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 C8 = codecfake.user_condition("C8", "Mimi", sample_rate=24_000, bitrate_kbps=1.1, quantizers=8)
 BASE = ("C1", "C7")

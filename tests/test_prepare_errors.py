@@ -8,10 +8,10 @@ from pathlib import Path
 
 import datasets
 import pytest
-from helpers.release_factory import Release, make_release
 
 import codecfake_cli
 from codecfake_builder.folder.prepare import prepare
+from testkit.release_factory import Release, make_release
 
 
 @pytest.fixture

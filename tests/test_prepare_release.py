@@ -18,7 +18,11 @@ import pytest
 import soundfile
 import soxr
 import yaml
-from helpers.release_factory import (
+
+import codecfake
+import codecfake_cli
+from codecfake_builder.folder.prepare import prepare
+from testkit.release_factory import (
     DEFAULT_CONDITIONS,
     Release,
     assert_configs_match_labels,
@@ -26,10 +30,6 @@ from helpers.release_factory import (
     make_release,
     spec_configs,
 )
-
-import codecfake
-import codecfake_cli
-from codecfake_builder.folder.prepare import prepare
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import soundfile
-from helpers.release_factory import Release, assert_configs_match_labels, make_release, stored_files
 
 import codecfake
 import codecfake_cli
@@ -28,6 +27,7 @@ from codecfake_builder.folder.plan import (
     ReleasePlan,
     check_complete_sizes,
 )
+from testkit.release_factory import Release, assert_configs_match_labels, make_release, stored_files
 
 
 @pytest.fixture

@@ -22,15 +22,15 @@ import datasets
 import numpy as np
 import pytest
 import soundfile
-from helpers.release_factory import (
+
+import codecfake_cli
+from codecfake_core.io import temporaries
+from testkit.release_factory import (
     Release,
     assert_configs_match_labels,
     make_release,
     wav_bytes,
 )
-
-import codecfake_cli
-from codecfake_core.io import temporaries
 
 RUN = "import sys, codecfake_cli; sys.exit(codecfake_cli.main(sys.argv[1:]))"
 WAIT_SECONDS = 120.0

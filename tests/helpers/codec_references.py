@@ -22,8 +22,7 @@ import torch
 
 from codecfake_builder.codecs.backends.seanet_weights import QuantizerSlot, official_slots
 from codecfake_builder.codecs.base import DiscreteCodec
-
-from .shared_fixtures import CODEC_REFERENCES
+from testkit.shared_fixtures import CODEC_REFERENCES
 
 Shape = tuple[int, ...]
 

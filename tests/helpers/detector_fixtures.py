@@ -14,8 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codecfake_builder.folder.prepare import prepare
-
-from .release_factory import make_release
+from testkit.release_factory import make_release
 
 CONDITIONS = ("C1",)
 CONFIG = "C1"

@@ -11,9 +11,9 @@ import pytest
 
 import codecfake
 import codecfake_cli
+from testkit.release_factory import make_release
 
 from .hub_server import HubServer
-from .release_factory import make_release
 
 TOKEN = "hf_codecfakeTestTokenDoNotPrint0123456789"
 RELEASE = {"n_en": 1, "n_zh": 1, "seconds": 0.2}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_FIXTURES = Path(
     os.environ.get("CODECFAKE_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures")
 )
