@@ -4,8 +4,10 @@ The release comes as archives: ``train_split.zip`` + ``.z01`` .. ``.z16`` and ``
 + ``.z01``, ``.z02`` (Info-ZIP split sets, whose volumes Zenodo spreads over several records,
 each holding one zip, ``data7/xyk/codecfake/upload_zenodo/train.zip``, under an absolute path),
 and ``C1.zip`` .. ``C7.zip``, ``A1.zip`` .. ``A3.zip`` with inner layouts that differ. Python's
-``zipfile`` reads no split set and builds an object per entry, so this package reads zips
-itself:
+``zipfile`` reads no split set and builds an object per entry (466 bytes each); ``unzip`` reads
+no split set either, and Info-ZIP 3.0's merge (``zip -s 0``) silently drops the data of a member
+that spans more than two volumes, as the inner zip does: the "bad CRC ... overlapped components"
+users report (official issue #9). So this package reads zips itself:
 
 * :mod:`.records` parses the ZIP records (ZIP64 included), :mod:`.table` holds a central
   directory as flat arrays, :mod:`.sources` makes a split set (or a stored zip inside an

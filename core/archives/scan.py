@@ -87,13 +87,18 @@ class ReleaseFolder:
         return table.name_bytes(self._entries[k]).rpartition(b"/")[2]
 
     def _seal(self) -> list[tuple[Member, Member]]:
-        """Index the files by name; the pairs of members that share a name."""
-        files = [self._file(k) for k in range(len(self._entries))]
-        self._order = array("I", sorted(range(len(files)), key=files.__getitem__))
+        """Index the files by name; the pairs of members that share a name.
+
+        Sorting ``name NUL position`` strings in place costs about 70 bytes per file for the
+        moment: a ``key=`` sort would add a key list and an int object per file.
+        """
+        keyed = [self._file(k) + b"\0" + k.to_bytes(4, "big") for k in range(len(self._entries))]
+        keyed.sort()
+        self._order = array("I", (int.from_bytes(item[-4:], "big") for item in keyed))
         return [
-            (self._member(a), self._member(b))
-            for a, b in zip(self._order, self._order[1:], strict=False)
-            if files[a] == files[b]
+            (self._member(self._order[i]), self._member(self._order[i + 1]))
+            for i in range(len(keyed) - 1)
+            if keyed[i][:-5] == keyed[i + 1][:-5]
         ]
 
     def _member(self, k: int) -> Member:
