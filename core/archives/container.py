@@ -110,7 +110,7 @@ def read_end(source: ByteSource) -> EndRecord:
     tail_length = min(source.size, END_SIZE + MAX_COMMENT + LOCATOR_SIZE)
     tail = source.read(source.size - tail_length, tail_length)
     try:
-        _, end = find_end(tail)
+        end = find_end(tail)
         if end.zip64 is not None:
             position = source.position(*end.zip64)
             end = apply_zip64_end(end, source.read(position, ZIP64_END_SIZE))
@@ -274,6 +274,9 @@ def _check_volumes(archive: ZipArchive, volumes: Volumes) -> None:
     starts = [archive.position(i) for i in order] + [archive.central_start]
     for rank, index in enumerate(order):
         volume = volumes.volume_index(starts[rank])
+        longest = LOCAL_SIZE + len(table.name_bytes(index)) + 0xFFFF + table.compressed_size(index)
+        if starts[rank] + longest <= volumes.bases[volume + 1]:
+            continue  # within its volume whatever its extra field: no header to read
         data_start, header = archive.local_header(index)
         data_end = data_start + table.compressed_size(index)
         if data_end <= volumes.bases[volume + 1]:

@@ -84,7 +84,7 @@ def disk_count(path: Path) -> int:
     last = Volumes([path])
     try:
         length = min(last.size, END_SIZE + MAX_COMMENT + LOCATOR_SIZE)
-        return find_end(last.read(last.size - length, length))[1].disks
+        return find_end(last.read(last.size - length, length)).disks
     except FormatError as error:
         raise ArchiveError(path, str(error)) from None
     finally:

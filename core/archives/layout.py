@@ -57,10 +57,13 @@ def place(context: tuple[str, ...], file: str, folder: str | None = None) -> str
     content, :data:`UNPLACED` for audio whose context tells no folder. ``folder`` is
     ``folder_of(context)`` when the caller knows it already (a listing has few folders and
     many files)."""
-    if file.startswith("._") or "__MACOSX" in context:
+    audio = file.endswith(AUDIO_SUFFIXES) or file.lower().endswith(AUDIO_SUFFIXES)
+    label = not audio and (
+        _LABEL_FILE.match(file) is not None
+        or (file == CONDITIONS_FILE and bool(context) and context[-1] == LABEL)
+    )
+    if not (audio or label) or file.startswith("._") or "__MACOSX" in context:
         return None
-    if _LABEL_FILE.match(file) or (file == CONDITIONS_FILE and context and context[-1] == LABEL):
+    if label:
         return LABEL
-    if not file.lower().endswith(AUDIO_SUFFIXES):
-        return None
     return folder if folder is not None else folder_of(context)

@@ -72,9 +72,6 @@ class ArchiveReader:
     def __init__(self, sources: Sequence[ByteSource | LooseFiles | None]) -> None:
         self.sources = tuple(sources)
 
-    def random_access(self, member: Member) -> bool:
-        return self.sources[member.location.container] is not STREAM_ONLY
-
     def read(self, member: Member) -> bytes:
         """The member's bytes, size- and CRC-checked (size only, for a loose file)."""
         where = member.location

@@ -64,8 +64,8 @@ class EndRecord(NamedTuple):
     disks: int  # how many volumes the archive has: the locator's count, else ``disk + 1``
 
 
-def find_end(tail: bytes) -> tuple[int, EndRecord]:
-    """The end record in ``tail`` (an archive's last bytes) and its offset within ``tail``.
+def find_end(tail: bytes) -> EndRecord:
+    """The end record in ``tail`` (an archive's last bytes), with its ZIP64 locator's values.
 
     The last signature whose comment runs exactly to the end wins; a signature inside a comment
     would not.
@@ -85,7 +85,7 @@ def find_end(tail: bytes) -> tuple[int, EndRecord]:
     if start >= 0 and tail[start : start + 4] == ZIP64_LOCATOR:
         _, zip64_disk, zip64_offset, disks = _ZIP64_LOCATOR.unpack_from(tail, start)
         zip64 = (zip64_disk, zip64_offset)
-    return position, EndRecord(disk, cd_disk, entries, cd_size, cd_offset, zip64, disks)
+    return EndRecord(disk, cd_disk, entries, cd_size, cd_offset, zip64, disks)
 
 
 def apply_zip64_end(record: EndRecord, data: bytes) -> EndRecord:
@@ -109,7 +109,7 @@ class CentralEntry(NamedTuple):
 
 def decode_name(raw: bytes, flags: int) -> bytes:
     """A name as UTF-8 bytes (see the module's note on encodings)."""
-    if flags & FLAG_UTF8:
+    if flags & FLAG_UTF8 or raw.isascii():
         return raw
     try:
         raw.decode("utf-8")

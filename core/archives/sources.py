@@ -66,8 +66,9 @@ class ByteSource(Protocol):
 
 class Volumes:
     """One archive file, or the volumes of a split set in disk order (``.z01`` first, ``.zip``
-    last), read with ``os.pread``. ``sizes`` are taken when the set is found; reading past
-    them means a file changed or was truncated since, which is reported, not trusted."""
+    last), read with ``os.pread`` (so threads may share it). ``sizes`` are taken when the set
+    is found; reading past them means a file changed or was truncated since, which is
+    reported, not trusted."""
 
     def __init__(self, paths: Sequence[Path], sizes: Sequence[int] | None = None):
         if not paths:
@@ -142,10 +143,12 @@ class Volumes:
         if handle is None:
             path = self.paths[index]
             try:
-                handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                opened = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             except OSError as error:
                 raise ArchiveError(path, f"cannot be opened ({error.strerror})") from error
-            self._handles[index] = handle
+            handle = self._handles.setdefault(index, opened)
+            if handle != opened:  # another thread opened it meanwhile
+                os.close(opened)
         data = os.pread(handle, length, offset)
         self._read += len(data)
         return data

@@ -383,7 +383,7 @@ class StreamedZip:
         rest = buffer[position:]
         while len(rest) <= END_RECORDS_LIMIT and (more := inflater.read(INPUT_CHUNK)):
             rest += more
-        _, end = find_end(rest)
+        end = find_end(rest)
         if end.entries not in (seen, seen % 65536):
             raise FormatError(f"its end record counts {end.entries:,} entries, not {seen:,}")
         return seen

@@ -68,7 +68,7 @@ class EntryTable:
         self._sizes.append(compressed_size)
         self._crcs.append(crc)
         self._disks.append(disk)
-        self._methods.append(min(method, 255))  # 255 stands for any method beyond: unsupported
+        self._methods.append(method if method < 255 else 255)  # 255: any beyond, unsupported
         self._flags.append(flags)
 
     def __len__(self) -> int:
@@ -100,9 +100,6 @@ class EntryTable:
 
     def method(self, index: int) -> int:
         return self._methods[index]
-
-    def flags(self, index: int) -> int:
-        return self._flags[index]
 
     def find(self, offset: int) -> int | None:
         """The entry whose header is at ``offset``, for a table listed in offset order."""
