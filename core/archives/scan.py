@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,12 @@ class _Container:
         return self.table.offset(entry)
 
 
+def _name_key(name: bytes) -> int:
+    """A 64-bit hash of a file name, the same in every process (unlike ``hash``): CRC-32 and
+    Adler-32 side by side, as a signed 64-bit integer. Equal keys are told apart by name."""
+    return ((zlib.crc32(name) << 32) | zlib.adler32(name)) - (1 << 63)
+
+
 class ReleaseFolder:
     """The files of one release folder (``train``, ``test/C4``, ``label``), in archive order."""
 
@@ -80,7 +87,7 @@ class ReleaseFolder:
 
     def _find(self, file: str) -> int | None:
         target = file.encode("utf-8")
-        key = hash(target)
+        key = _name_key(target)
         index = bisect.bisect_left(self._hashes, key)
         while index < len(self._hashes) and self._hashes[index] == key:
             position = self._order[index]
@@ -104,7 +111,7 @@ class ReleaseFolder:
         binary search: a ``dict`` of names would take 150.
         """
         count = len(self._entries)
-        hashes = np.fromiter((hash(self._file(k)) for k in range(count)), np.int64, count)
+        hashes = np.fromiter((_name_key(self._file(k)) for k in range(count)), np.int64, count)
         order = np.argsort(hashes, kind="stable")
         hashes = hashes[order]
         self._hashes = array("q", hashes.tobytes())
