@@ -7,12 +7,18 @@ VENV=${CODECFAKE_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
 # Default audio decoding in `datasets` goes through torchcodec, which needs a system FFmpeg.
-if ! command -v ffmpeg >/dev/null 2>&1; then
+# The archive tests pack releases with Info-ZIP's zip and read them back with unzip and 7z.
+missing=""
+for pair in ffmpeg:ffmpeg zip:zip unzip:unzip 7z:p7zip-full; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bootstrap: installing Debian's ffmpeg" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+    echo "bootstrap: installing Debian's$missing" >&2
+    # shellcheck disable=SC2086  # one word per package
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "bootstrap: ffmpeg is missing; install it (e.g. 'sudo apt-get install ffmpeg')" >&2
+    echo "bootstrap: missing system packages:$missing (e.g. 'sudo apt-get install$missing')" >&2
     exit 1
   fi
 fi
