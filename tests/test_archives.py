@@ -1,6 +1,6 @@
 """codecfake_core.archives: the release read straight from archives packed like the official one.
 
-Archives are packed by the real Info-ZIP ``zip`` (tests/helpers/official_archives.py); what a
+Archives are packed by the real Info-ZIP ``zip`` (testkit/official_archives.py); what a
 member should hold is the file it was packed from, and where an entry's bytes lie is found in
 the volumes' bytes by this file's own search, or asked of ``7z`` and ``unzip``.
 """
@@ -18,12 +18,12 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers.official_archives import ZIP, pack_official
-from helpers.release_factory import make_release
 
 from codecfake import ReleaseError
 from codecfake_core.archives import ArchiveError, ReleaseArchives
 from codecfake_core.archives.layout import place
+from testkit.official_archives import ZIP, pack_official
+from testkit.release_factory import make_release
 
 pytestmark = pytest.mark.skipif(ZIP is None, reason="Info-ZIP zip is not installed")
 SEVEN_ZIP = shutil.which("7z")
