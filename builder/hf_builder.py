@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import codecfake
 from codecfake import CONFIGS, DEFAULT_CONFIG, CodecfakeConfig
+from codecfake_core.labels import read_label_file
 from codecfake_core.release import (
     ReleaseClip,
     clip_from_label,
@@ -84,7 +85,7 @@ class Codecfake(datasets.ArrowBasedBuilder):
                 if stem not in sources:
                     continue
                 _, label_path, audio_dir = sources[stem]
-                for row in codecfake.read_label_file(label_path):
+                for row in read_label_file(label_path):
                     clip = clip_from_label(label_path, row, audio_dir, conditions)
                     if definition.includes(clip):
                         # A shared real test clip is listed by every condition: the first wins.

@@ -59,6 +59,26 @@ def temporaries(root: os.PathLike[str] | str) -> list[Path]:
     return sorted(p for p in Path(root).rglob(".*") if is_temporary(p.name) and p.is_file())
 
 
+class PendingFile:
+    """A new file written under a temporary name beside ``target``, until :meth:`commit` (fsync,
+    then rename onto ``target``) or :meth:`discard`.
+
+    For writers whose file outlives a ``with`` block: a shard filled from a stream of clips that
+    feeds several shards at once. :func:`atomic_path` is this for a block.
+    """
+
+    def __init__(self, target: os.PathLike[str] | str) -> None:
+        self.target = Path(target)
+        descriptor, self.path = _new_temporary(self.target)
+        os.close(descriptor)
+
+    def commit(self) -> None:
+        replace_durably(self.path, self.target)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: os.PathLike[str] | str) -> Iterator[Path]:
     """A temporary path to write ``path`` through, for libraries that want a file name.
@@ -67,14 +87,12 @@ def atomic_path(path: os.PathLike[str] | str) -> Iterator[Path]:
     it. When the block ends normally the file is fsynced and renamed onto ``path``; when it
     raises, the temporary is removed and ``path`` is left as it was.
     """
-    target = Path(path)
-    descriptor, temporary = _new_temporary(target)
-    os.close(descriptor)
+    pending = PendingFile(path)
     try:
-        yield temporary
-        replace_durably(temporary, target)
+        yield pending.path
+        pending.commit()
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        pending.discard()
         raise
 
 

@@ -1,4 +1,4 @@
-"""Reading an extracted release: its conditions, its label files, and its clips' bytes.
+"""Reading a release: its conditions, its label rows as clips, and its clips' checked bytes.
 
 The naming rules in :mod:`codecfake` say what each label row means; this module walks a release
 folder with them. ``codecfake prepare``, the HF builder (:mod:`codecfake_builder.hf_builder`),
@@ -23,26 +23,32 @@ from codecfake import (
     REAL_CONDITION,
     RELEASE_SPLIT_DIR,
     Condition,
-    LabelRow,
     Part,
     ReleaseError,
     parse_file_name,
-    read_label_file,
 )
+
+from .labels import LabelRow, read_label_file
 
 
 def release_conditions(release_dir: os.PathLike[str] | str) -> dict[str, Condition]:
     """The built-in conditions plus any a release declares in ``label/conditions.json``."""
-    conditions = dict(CONDITIONS)
     extra = Path(release_dir) / "label" / CONDITIONS_FILE
-    if extra.is_file():
-        try:
-            entries = json.loads(extra.read_text(encoding="utf-8"))
-            for entry in entries:
-                condition = Condition.from_dict(entry)
-                conditions.setdefault(condition.name, condition)
-        except (ValueError, TypeError, KeyError) as error:
-            raise ReleaseError(extra, f"not a list of condition specs: {error}") from error
+    return declared_conditions(extra.read_bytes() if extra.is_file() else None, str(extra))
+
+
+def declared_conditions(text: bytes | None, shown: str) -> dict[str, Condition]:
+    """The built-in conditions plus those of a ``conditions.json``'s ``text`` (from a folder or
+    an archive; ``shown`` says where, for errors)."""
+    conditions = dict(CONDITIONS)
+    if text is None:
+        return conditions
+    try:
+        for entry in json.loads(text.decode("utf-8")):
+            condition = Condition.from_dict(entry)
+            conditions.setdefault(condition.name, condition)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ReleaseError(shown, f"not a list of condition specs: {error}") from error
     return conditions
 
 
@@ -151,7 +157,17 @@ def iter_release_clips(
 
 
 def read_clip_bytes(path: Path) -> bytes:
-    """A clip's bytes, untouched, after checking that they decode to all the audio they promise.
+    """A clip file's bytes, untouched, after :func:`check_clip_bytes`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise ReleaseError(path, "file named in a label file is missing") from error
+    return check_clip_bytes(data, str(path))
+
+
+def check_clip_bytes(data: bytes, shown: str) -> bytes:
+    """``data`` (a clip's bytes, from a file or an archive) once they are known to decode to
+    all the audio they promise; :class:`DamagedAudioError` names ``shown`` otherwise.
 
     A plain PCM or float WAV is judged from its header alone: a data chunk that promises more
     frames than the file holds (a truncated download or extraction), or no frames at all (a
@@ -161,23 +177,19 @@ def read_clip_bytes(path: Path) -> bytes:
     """
     import soundfile
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ReleaseError(path, "file named in a label file is missing") from error
     layout = wav_layout(data)
     if layout is not None:
         problem = layout.problem()
         if problem:
-            raise DamagedAudioError(path, problem)
+            raise DamagedAudioError(shown, problem)
         if layout.plain:
             return data
     try:
         info = soundfile.info(io.BytesIO(data))
     except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise DamagedAudioError(path, f"does not decode as audio ({error})") from error
+        raise DamagedAudioError(shown, f"does not decode as audio ({error})") from error
     if info.frames <= 0:
-        raise DamagedAudioError(path, "holds no samples (an empty or header-only file)")
+        raise DamagedAudioError(shown, "holds no samples (an empty or header-only file)")
     return data
 
 

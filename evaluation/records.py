@@ -53,16 +53,17 @@ def sha256_of(path: Path) -> str:
 def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
     """What labelled the scores, identified by content, with the split sizes it holds."""
     if settings.labels:
-        from codecfake_builder.folder.plan import fingerprint
         from codecfake_core.release import label_sources
+        from codecfake_core.release_source import ExtractedRelease
 
         release = Path(settings.labels)
         splits: dict[str, dict[str, int]] = {}
         for split, label_file, _audio in label_sources(release):
-            with open(label_file, encoding="utf-8") as handle:
+            with open(label_file, encoding="utf-8-sig") as handle:
                 rows = sum(1 for line in handle if line.strip())
             splits.setdefault(split, {})[label_file.name] = rows
-        return {"source": "release", "fingerprint": fingerprint(release), "label_rows": splits}
+        fingerprint = ExtractedRelease(release).fingerprint()
+        return {"source": "release", "fingerprint": fingerprint, "label_rows": splits}
     if settings.dataset:
         from codecfake_builder.folder.manifest import FolderManifest, folder_configs, manifest_path
 

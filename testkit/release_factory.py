@@ -31,6 +31,7 @@ import soxr
 
 import codecfake
 from codecfake import Condition
+from codecfake_core.labels import format_label_line
 
 DEFAULT_CONDITIONS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C3-1", "C4-3", "A1", "A2", "A3")
 REAL_RATE = 16_000
@@ -281,7 +282,7 @@ class _Writer:
         self.lines: dict[str, list[str]] = {}
 
     def _label(self, label_file: str, name: str, label: str, idx: str) -> None:
-        self.lines.setdefault(label_file, []).append(codecfake.format_label_line(name, label, idx))
+        self.lines.setdefault(label_file, []).append(format_label_line(name, label, idx))
 
     def _real_signal(self, utt: str) -> np.ndarray:
         if utt not in self.signals:

@@ -24,9 +24,10 @@ import pytest
 import soundfile
 
 import codecfake
-from codecfake import parse_file_name, read_label_file
+from codecfake import parse_file_name
 from codecfake_cli import main
 from codecfake_core.io import temporaries
+from codecfake_core.labels import LabelRow, read_label_file
 from testkit.builder_corpora import make_aishell3, make_vctk_092
 
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
@@ -58,7 +59,7 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def label_rows(release: Path) -> dict[str, list[codecfake.LabelRow]]:
+def label_rows(release: Path) -> dict[str, list[LabelRow]]:
     return {p.name: read_label_file(p) for p in (release / "label").glob("*.txt")}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import codecfake
-from codecfake import ReleaseError, parse_file_name, parse_label_line
+from codecfake import ReleaseError, parse_file_name
+from codecfake_core.labels import parse_label_line, read_label_file
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,7 @@ def test_duplicate_label_rows_are_reported_at_the_second_line(tmp_path):
     with pytest.raises(
         ReleaseError, match=r"C1.txt:3: duplicate file 'p225_001.wav' \(first at line 1\)"
     ):
-        codecfake.read_label_file(label)
+        read_label_file(label)
 
 
 def test_user_conditions_extend_the_numbering():

@@ -187,7 +187,7 @@ def _label_release(root: Path, real: list[str], fake: list[str]) -> Path:
 
 
 def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, capsys) -> None:
-    from codecfake_builder.folder.plan import fingerprint
+    from codecfake_core.release_source import ExtractedRelease
 
     real = [f"p225_{k:03d}.wav" for k in range(8)]
     fake = [f"F01_{n}" for n in real]
@@ -202,7 +202,7 @@ def test_record_of_unlabelled_scores_pins_the_release_fingerprint(tmp_path, caps
     dataset = read_record(target)["dataset"]
     assert dataset == {
         "source": "release",
-        "fingerprint": fingerprint(release),
+        "fingerprint": ExtractedRelease(Path(release)).fingerprint(),
         "label_rows": {"test": {"C1.txt": 16}},
     }
     assert _main(capsys, "results", "--check", str(target))[0] == 0
@@ -248,9 +248,9 @@ def test_record_of_a_prepared_folder_keeps_its_split_sizes(tmp_path, capsys) -> 
     sizes = dataset["split_sizes"]
     assert sizes["C1"]["test"] == reals + fakes["C1"]
     assert sizes["all"]["test"] == reals + fakes["C1"] + fakes["C2"]
-    from codecfake_builder.folder.plan import fingerprint
+    from codecfake_core.release_source import ExtractedRelease
 
-    assert dataset["releases"] == [fingerprint(release.root)]
+    assert dataset["releases"] == [ExtractedRelease(release.root).fingerprint()]
     assert _main(capsys, "results", "--check", str(target))[0] == 0
 
 

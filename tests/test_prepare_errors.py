@@ -166,7 +166,10 @@ def test_a_folder_without_labels_is_not_a_release(tmp_path, capsys):
     (tmp_path / "release").mkdir()
     rc = codecfake_cli.main(["prepare", str(tmp_path / "release"), str(tmp_path / "out")])
     assert rc == 1
-    assert "not an extracted Codecfake release: it has no label/ folder" in capsys.readouterr().err
+    assert (
+        "not a Codecfake release: it has no label/ folder and no archives"
+        in capsys.readouterr().err
+    )
     assert_nothing_left(tmp_path)
 
 

@@ -21,12 +21,12 @@ import soundfile
 import codecfake
 import codecfake_cli
 from codecfake_builder.folder.plan import (
-    LabelSource,
     PlannedClip,
     ReleaseIndex,
     ReleasePlan,
     check_complete_sizes,
 )
+from codecfake_core.release_source import ExtractedRelease, LabelFile
 from testkit.release_factory import Release, assert_configs_match_labels, make_release, stored_files
 
 
@@ -152,14 +152,16 @@ def full_plan(rename_en_test: bool = False) -> ReleasePlan:
     """A plan holding the complete release's counts per part, as `plan_release` would build it."""
     stems = ["train", "dev", *codecfake.CODEC_CONDITIONS, "A1", "A2", "A3"]
     sources = tuple(
-        LabelSource(
+        LabelFile(
             {"train": "train", "dev": "validation"}.get(s, "test"),
-            Path(f"/r/label/{s}.txt"),
-            Path("/"),  # an existing folder: the plan counts as extracted
+            s,
+            s if s in ("train", "dev") else f"test/{s}",
+            f"/r/label/{s}.txt",
         )
         for s in stems
     )
-    plan = ReleasePlan(Path("/r"), ReleaseIndex(sources, codecfake.CONDITIONS))
+    plan = ReleasePlan(ExtractedRelease(Path("/r")), ReleaseIndex(sources, codecfake.CONDITIONS))
+    plan.present.extend(stems)  # every audio folder there: the plan counts as complete
     parts = {
         part
         for config in codecfake.CONFIGS.values()

@@ -1,54 +1,45 @@
-"""Read an extracted release into a plan: which clip goes into which stored part, and from where.
+"""Read a release into a plan: which clip goes into which stored part, and from where.
 
 Everything that can be checked without decoding audio is checked here, before a single byte is
-written: label rows (through :mod:`codecfake`), missing files, duplicated names, real clips that
-two splits both claim, and names whose language no rule tells. The plan keeps one small tuple per
-clip, never audio, so planning a million-clip release stays in a few hundred MB.
+written: label rows (through :mod:`codecfake_core.labels`), missing files, duplicated names,
+clips that two splits both claim, and names whose language no rule tells. The plan keeps one
+small tuple per clip, never audio, so planning a million-clip release stays in a few hundred MB.
+The release is read through :mod:`codecfake_core.release_source`: an extracted folder or the
+archives as downloaded are planned alike.
 
-A shared real clip is listed by every condition of its split, each with its own copy on disk.
-Copies are compared by content hash: identical ones are stored once, in the shared ``real``
-part. A clip whose copies differ, or that only some conditions list, is stored once per distinct
-version in a *keyed* part (``data/real-<key>/...``) that names which label files list it and
-which of them hold that version, so each configuration reads the copy from its own folder.
+A shared real clip is listed by every condition of its split, each with its own copy. Copies are
+compared by content (a hash of a file; an archive member's size and CRC-32): identical ones are
+stored once, in the shared ``real`` part. A clip whose copies differ, or that only some
+conditions list, is stored once per distinct version in a *keyed* part (``data/real-<key>/...``)
+that names which label files list it and which of them hold that version, so each configuration
+reads the copy from its own folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import codecfake
-from codecfake import Condition, LabelRow, Part, ReleaseError
-from codecfake_core.release import ReleaseClip, clip_from_label, label_sources, release_conditions
+from codecfake import Condition, Part, ReleaseError
+from codecfake_core.labels import LabelRow, label_text_rows
+from codecfake_core.release import ReleaseClip, clip_from_label, declared_conditions
+from codecfake_core.release_source import ClipRef, LabelFile, ReleaseSource
 
 log = logging.getLogger("codecfake")
 
 SHOWN = 5
 """How many examples a problem report lists before it says "and N more"."""
-ROOT_SEARCH_DEPTH = 4
-"""How far below RELEASE_DIR to look for ``label/`` (archives extracted with their own folders)."""
 HASH_THREADS = 8
 """Copies are hashed in threads: hashlib releases the GIL, and the work is mostly reads."""
 UNKNOWN_LANGUAGE_OPTION = "--allow-unknown-language"
 SKIP_DAMAGED_OPTION = "--skip-damaged-audio"
 NAME_PATTERNS = "VCTK 'pNNN_NNN.wav' (English) or AISHELL-3 'SSBxxxxyyyy.wav' (Mandarin)"
-
-
-class LabelSource(NamedTuple):
-    split: str
-    label_path: Path
-    audio_dir: Path
-
-    @property
-    def stem(self) -> str:
-        """``C1`` for label/C1.txt, ``train`` for label/train.txt: what configurations name."""
-        return self.label_path.stem
 
 
 class PlannedClip(NamedTuple):
@@ -58,7 +49,7 @@ class PlannedClip(NamedTuple):
     label: str
     idx: str
     line: int
-    source: int  # index into ReleasePlan.sources
+    source: int  # index into ReleaseIndex.sources: the label file that lists it
     size: int
 
     def row(self) -> LabelRow:
@@ -99,35 +90,38 @@ def summarise(items: list[str]) -> str:
 class ReleaseIndex:
     """The label files of a release and its conditions: all a worker needs to rebuild a row."""
 
-    sources: tuple[LabelSource, ...]
+    sources: tuple[LabelFile, ...]
     conditions: Mapping[str, Condition]
 
     def where(self, clip: PlannedClip) -> str:
         """``label/C1.txt:12``: the label line that names a clip, for error messages."""
-        return f"{self.sources[clip.source].label_path}:{clip.line}"
-
-    def audio_path(self, clip: PlannedClip) -> Path:
-        return self.sources[clip.source].audio_dir / clip.file
+        return f"{self.sources[clip.source].shown}:{clip.line}"
 
     def clip(self, clip: PlannedClip) -> ReleaseClip:
         source = self.sources[clip.source]
-        return clip_from_label(source.label_path, clip.row(), source.audio_dir, self.conditions)
+        return clip_from_label(Path(source.shown), clip.row(), Path(source.folder), self.conditions)
 
 
 @dataclass
 class ReleasePlan:
-    release_dir: Path
+    source: ReleaseSource
     index: ReleaseIndex
     parts: dict[Part, list[PlannedClip]] = field(default_factory=dict)
     keyed: dict[str, KeyedReals] = field(default_factory=dict)
     ledger: list[list[Listed]] = field(default_factory=list)  # per source: the rows it lists
+    present: list[str] = field(default_factory=list)  # label files whose audio folder exists
     differing: list[str] = field(default_factory=list)  # shared reals whose copies differ
     unknown_language: list[str] = field(default_factory=list)  # speech rows no name rule places
     missing: list[str] = field(default_factory=list)
     missing_groups: set[str] = field(default_factory=set)
+    missing_a3_reals: int = 0  # the official A3.zip lacks them (see missing_note)
     extra_files: list[str] = field(default_factory=list)
     skipped_groups: set[str] = field(default_factory=set)
     unextracted: list[str] = field(default_factory=list)
+
+    @property
+    def release_dir(self) -> Path:
+        return self.source.root
 
     @property
     def conditions(self) -> Mapping[str, Condition]:
@@ -148,6 +142,10 @@ class ReleasePlan:
     @property
     def groups(self) -> set[str]:
         return {part.group for part in self.parts if part.group not in self.keyed}
+
+    def locate(self, clip: PlannedClip) -> ClipRef:
+        """Where the release holds ``clip``'s bytes (a path, or an archive member)."""
+        return self.source.locate(self.index.sources[clip.source].folder, clip.file)
 
 
 def drop_from_ledger(plan: ReleasePlan, part: Part, clips: list[PlannedClip]) -> None:
@@ -170,54 +168,17 @@ def drop_from_ledger(plan: ReleasePlan, part: Part, clips: list[PlannedClip]) ->
             plan.ledger[index] = [row for row in plan.ledger[index] if row.file not in files]
 
 
-def fingerprint(release_dir: Path) -> str:
-    """A hash of the release's label files: what "the same release" means for a rerun."""
-    digest = hashlib.sha256()
-    for path in sorted((release_dir / "label").glob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+@dataclass
+class _Scan:
+    """What reading the label files gathers before the shared real clips are placed."""
 
-
-def find_release_root(release_dir: os.PathLike[str] | str) -> Path:
-    """RELEASE_DIR itself, or the one release root a few folders below it.
-
-    Archives extracted with 7z or unzip, some with absolute paths inside, leave ``label/`` a few
-    folders down. Exactly one root below is taken (and logged); several are listed.
-    """
-    root = Path(release_dir)
-    if (root / "label").is_dir() or not root.is_dir():
-        return root
-    found = sorted(_roots_below(root, ROOT_SEARCH_DEPTH))
-    if len(found) == 1:
-        log.warning("using the release found at %s (below %s)", found[0], root)
-        return found[0]
-    if found:
-        raise ReleaseError(
-            root,
-            f"holds {len(found)} releases ({summarise([str(p) for p in found])}); "
-            "give the one to prepare",
-        )
-    return root
-
-
-def _roots_below(folder: Path, depth: int) -> Iterator[Path]:
-    if depth == 0:
-        return
-    try:
-        with os.scandir(folder) as entries:
-            children = [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]
-    except OSError:
-        return
-    for child in children:
-        if (child / "label").is_dir():
-            yield child
-        else:
-            yield from _roots_below(child, depth - 1)
+    listings: dict[str, list[PlannedClip]] = field(default_factory=dict)  # real -> its listings
+    real_languages: dict[str, str] = field(default_factory=dict)  # as its name told the scan
+    fakes: dict[str, PlannedClip] = field(default_factory=dict)  # first listing of each fake
 
 
 def plan_release(
-    release_dir: os.PathLike[str] | str,
+    source: ReleaseSource,
     *,
     skip_groups: set[str] | frozenset[str] = frozenset(),
     allow_missing: bool = False,
@@ -229,87 +190,123 @@ def plan_release(
     ``allow_unknown_language`` keeps speech clips whose language no name rule tells; they are
     counted under the pooled configurations only.
     """
-    root = Path(release_dir)
-    if not (root / "label").is_dir():
-        raise ReleaseError(root, "not an extracted Codecfake release: it has no label/ folder")
-    conditions = release_conditions(root)
-    sources = [LabelSource(*s) for s in label_sources(root)]
-    if not sources:
-        raise ReleaseError(root / "label", "holds no label files (train.txt, dev.txt, C1.txt, ...)")
-    plan = ReleasePlan(root, ReleaseIndex(tuple(sources), conditions))
-    # A real clip belongs to one split; within it, every condition's label file lists it again.
-    listings: dict[str, list[PlannedClip]] = {}
-    real_languages: dict[str, str] = {}  # a real clip's language, as its name told the scan
-    fakes: dict[str, PlannedClip] = {}  # a fake's first listing, to catch one in two splits
-    unknown = plan.unknown_language
-    for index, source in enumerate(sources):
-        named: set[str] = set()
-        ledger: list[Listed] = []
-        plan.ledger.append(ledger)
-        _check_text(source.label_path)
-        if not source.audio_dir.is_dir():
-            # Its archive was not downloaded (e.g. only the test archives): a partial release.
-            plan.unextracted.append(f"{source.label_path} ({source.audio_dir} is absent)")
-            continue
-        for row in codecfake.read_label_file(source.label_path):
-            named.add(row.file)
-            clip = clip_from_label(source.label_path, row, source.audio_dir, conditions)
-            part = clip.part(source.split)
-            if part.group in skip_groups:
-                plan.skipped_groups.add(part.group)
-                continue
-            if not clip.language and _is_speech(part.group, conditions):
-                unknown.append(f"{source.label_path}:{row.line} {row.file}")
-                if not allow_unknown_language:
-                    continue
-            try:
-                size = clip.path.stat().st_size
-            except FileNotFoundError:
-                plan.missing.append(f"{source.label_path}:{row.line} {clip.path}")
-                plan.missing_groups.add(part.group)
-                continue
-            except OSError as error:
-                raise ReleaseError(
-                    source.label_path, f"{clip.path} cannot be read ({error.strerror})", row.line
-                ) from error
-            planned = PlannedClip(row.file, row.label, row.idx, row.line, index, size)
-            ledger.append(Listed(row.file, clip.condition, clip.language))
-            if part.group == codecfake.REAL_CONDITION:
-                earlier = listings.setdefault(row.file, [])
-                if earlier:
-                    _check_split(plan, earlier[0], planned)
-                else:
-                    real_languages[row.file] = part.language
-                earlier.append(planned)
-            else:
-                _check_split(plan, fakes.setdefault(row.file, planned), planned)
-                plan.parts.setdefault(part, []).append(planned)
-        plan.extra_files.extend(_unnamed_files(source.audio_dir, named))
-    if unknown and not allow_unknown_language:
+    root = source.root
+    labels = source.label_files()
+    if not labels:
+        if not (root / "label").is_dir() and not source.audio_folders():
+            raise ReleaseError(
+                root,
+                "not a Codecfake release: it has no label/ folder and no archives (give the "
+                "folder you downloaded the archives into, or the extracted release)",
+            )
+        raise ReleaseError(root, "holds no label files (train.txt, dev.txt, C1.txt, ...)")
+    conditions = declared_conditions(source.conditions_text(), f"{root}/label/conditions.json")
+    plan = ReleasePlan(source, ReleaseIndex(tuple(labels), conditions))
+    scan = _Scan()
+    for index, label in enumerate(labels):
+        _read_label_file(plan, scan, index, label, skip_groups, allow_unknown_language)
+    if plan.unknown_language and not allow_unknown_language:
         raise ReleaseError(
             root,
-            f"{len(unknown)} label rows name speech whose language their name does not tell: "
-            f"{summarise(unknown)}. Expected {NAME_PATTERNS}. Rename them, or pass "
-            f"{UNKNOWN_LANGUAGE_OPTION} to keep them, counted under the pooled configurations "
-            "(C1, ..., all) only",
+            f"{len(plan.unknown_language)} label rows name speech whose language their name does "
+            f"not tell: {summarise(plan.unknown_language)}. Expected {NAME_PATTERNS}. Rename "
+            f"them, or pass {UNKNOWN_LANGUAGE_OPTION} to keep them, counted under the pooled "
+            "configurations (C1, ..., all) only",
         )
-    _place_shared_reals(plan, listings, real_languages)
+    _place_shared_reals(plan, scan.listings, scan.real_languages)
     # Audio folders no label file covers (e.g. test/C3-2/ without label/C3-2.txt) are extra too.
-    covered = {source.audio_dir for source in sources}
-    folders = [root / "train", root / "dev", *sorted((root / "test").glob("*"))]
-    for folder in folders:
-        if folder.is_dir() and folder not in covered:
-            plan.extra_files.extend(_unnamed_files(folder, set()))
+    covered = {label.folder for label in labels}
+    for folder in source.audio_folders():
+        audio = source.folder(folder)
+        if folder not in covered and audio is not None:
+            plan.extra_files.extend(_shown_files(source, folder, audio.files()))
     if not plan.parts and not plan.skipped_groups:
         raise ReleaseError(root, "holds no audio for any label file: extract its archives here")
     if plan.missing and not allow_missing:
         raise ReleaseError(
             root,
             f"{len(plan.missing)} files named in label files are missing: "
-            f"{summarise(plan.missing)}. Extract every archive of the release, or pass "
-            "--allow-missing to leave those rows out",
+            f"{summarise(plan.missing)}{missing_note(plan)}. Extract or download every archive "
+            "of the release, or pass --allow-missing to leave those rows out",
         )
     return plan
+
+
+def _read_label_file(
+    plan: ReleasePlan,
+    scan: _Scan,
+    index: int,
+    label: LabelFile,
+    skip_groups: set[str] | frozenset[str],
+    allow_unknown_language: bool,
+) -> None:
+    """Plan the rows of one label file into ``plan`` (and the shared reals into ``scan``)."""
+    source, conditions = plan.source, plan.conditions
+    ledger: list[Listed] = []
+    plan.ledger.append(ledger)
+    rows = label_text_rows(source.label_text(label), label.shown)
+    audio = source.folder(label.folder)
+    if audio is None:
+        # Its archive was not downloaded (e.g. only the test archives): a partial release.
+        plan.unextracted.append(f"{label.shown} ({source.where(label.folder, '')} is absent)")
+        return
+    plan.present.append(label.stem)
+    named: set[str] = set()
+    for row in rows:
+        named.add(row.file)
+        clip = clip_from_label(Path(label.shown), row, Path(label.folder), conditions)
+        part = clip.part(label.split)
+        if part.group in skip_groups:
+            plan.skipped_groups.add(part.group)
+            continue
+        if not clip.language and _is_speech(part.group, conditions):
+            plan.unknown_language.append(f"{label.shown}:{row.line} {row.file}")
+            if not allow_unknown_language:
+                continue
+        size = audio.size(row.file)
+        if size is None:
+            where = _shown_files(source, label.folder, [row.file])[0]
+            plan.missing.append(f"{label.shown}:{row.line} {where}")
+            plan.missing_groups.add(part.group)
+            plan.missing_a3_reals += part.group == "A3" and row.label == "real"
+            continue
+        planned = PlannedClip(row.file, row.label, row.idx, row.line, index, size)
+        ledger.append(Listed(row.file, clip.condition, clip.language))
+        if part.group == codecfake.REAL_CONDITION:
+            earlier = scan.listings.setdefault(row.file, [])
+            if earlier:
+                _check_split(plan, earlier[0], planned)
+            else:
+                scan.real_languages[row.file] = part.language
+            earlier.append(planned)
+        else:
+            _check_split(plan, scan.fakes.setdefault(row.file, planned), planned)
+            plan.parts.setdefault(part, []).append(planned)
+    plan.extra_files.extend(
+        _shown_files(source, label.folder, (f for f in audio.files() if f not in named))
+    )
+
+
+def _shown_files(source: ReleaseSource, folder: str, files: Iterable[str]) -> list[str]:
+    """How files of a release folder are named in reports."""
+    return [source.where(folder, file) for file in files]
+
+
+def missing_note(plan: ReleasePlan) -> str:
+    """What the missing rows mean, where the release explains them: A3's absent reals.
+
+    The official A3.zip holds A3's fakes only: its AudioCaps reals were not distributed
+    (official issue #8), so a download of every archive still misses them.
+    """
+    if not plan.missing_a3_reals:
+        return ""
+    held = len(plan.parts.get(Part("A3", "test", ""), []))
+    return (
+        f". {plan.missing_a3_reals:,} of them are A3's real AudioCaps clips, which the official "
+        "A3.zip does not hold (it has the AudioGen fakes only; the reals were not distributed): "
+        f"the A3 configuration then holds its {held:,} fakes only, enough to score how often a "
+        "detector calls them fake, not an EER"
+    )
 
 
 def _is_speech(group: str, conditions: Mapping[str, Condition]) -> bool:
@@ -324,7 +321,7 @@ def _check_split(plan: ReleasePlan, first: PlannedClip, copy: PlannedClip) -> No
     split = plan.index.sources[copy.source].split
     if home_split != split:
         raise ReleaseError(
-            plan.index.sources[copy.source].label_path,
+            plan.index.sources[copy.source].shown,
             f"{copy.label} clip {copy.file!r} is in the {split} split here but in the "
             f"{home_split} split at {plan.index.where(first)}; a clip belongs to one split",
             copy.line,
@@ -344,7 +341,7 @@ def _place_shared_reals(
     sources = plan.index.sources
     covering = _covering_sources(plan)
     repeated = [c for clips in listings.values() if len(clips) > 1 for c in clips]
-    digests = _content_digests(plan.index, repeated)
+    digests = _content_digests(plan, repeated)
     for file, clips in listings.items():
         first = clips[0]
         split, language = sources[first.source].split, languages[file]
@@ -369,10 +366,10 @@ def _place_shared_reals(
 
 
 def _covering_sources(plan: ReleasePlan) -> dict[tuple[str, str], set[str]]:
-    """(split, language) -> the extracted label files that should list such a shared real clip."""
+    """(split, language) -> the present label files that should list such a shared real clip."""
     covering: dict[tuple[str, str], set[str]] = {}
     for source in plan.index.sources:
-        if not source.audio_dir.is_dir():
+        if source.stem not in plan.present:
             continue
         if source.split != "test":
             languages: tuple[str, ...] = (*codecfake.SPEECH_LANGUAGES, "")
@@ -386,17 +383,17 @@ def _covering_sources(plan: ReleasePlan) -> dict[tuple[str, str], set[str]]:
     return covering
 
 
-def _content_digests(index: ReleaseIndex, clips: list[PlannedClip]) -> dict[tuple[int, str], str]:
-    """(source, file) -> content hash of each copy of a repeated shared real clip."""
+def _content_digests(plan: ReleasePlan, clips: list[PlannedClip]) -> dict[tuple[int, str], str]:
+    """(source, file) -> content digest of each copy of a repeated shared real clip."""
 
     def digest(clip: PlannedClip) -> str:
-        path = index.audio_path(clip)
+        ref = plan.locate(clip)
         try:
-            with open(path, "rb") as handle:
-                return hashlib.file_digest(handle, "blake2b").hexdigest()
+            return plan.source.copy_digest(ref)
         except OSError as error:
             raise ReleaseError(
-                path, f"cannot be read ({error.strerror}) (named at {index.where(clip)})"
+                plan.source.shown(ref),
+                f"cannot be read ({error.strerror}) (named at {plan.index.where(clip)})",
             ) from error
 
     with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
@@ -404,23 +401,6 @@ def _content_digests(index: ReleaseIndex, clips: list[PlannedClip]) -> dict[tupl
             (clip.source, clip.file): value
             for clip, value in zip(clips, pool.map(digest, clips), strict=True)
         }
-
-
-def _check_text(path: Path) -> None:
-    """A label file that is not text (a truncated download, a zip by mistake) fails at its line."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ReleaseError(path, "is not UTF-8 text (a damaged or misnamed file?)", line) from None
-
-
-def _unnamed_files(audio_dir: Path, named: set[str]) -> list[str]:
-    if not audio_dir.is_dir():
-        return []
-    with os.scandir(audio_dir) as entries:
-        return sorted(str(audio_dir / e.name) for e in entries if e.name not in named)
 
 
 def stored_sizes(plan: ReleasePlan) -> dict[Part, int]:
@@ -444,7 +424,7 @@ def check_complete_sizes(plan: ReleasePlan) -> None:
     Parts that lost rows to ``--allow-missing`` (A3's real clips are often absent from a
     download) were reported already and are not checked again.
     """
-    names = {s.stem for s in plan.index.sources if s.audio_dir.is_dir()}
+    names = set(plan.present)
     if not {"train", "dev", *codecfake.CODEC_CONDITIONS} <= names:
         return
     sizes = stored_sizes(plan)

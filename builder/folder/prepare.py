@@ -12,16 +12,22 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_EXCEPTION, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import codecfake
-from codecfake import CodecfakeError, ReleaseError
+from codecfake import CodecfakeError, Part, ReleaseError
 from codecfake_core.io import atomic_write_text, run_lock, temporaries
 from codecfake_core.processes import worker_pool
+from codecfake_core.release_source import (
+    ClipReader,
+    ReleaseSource,
+    archive_position,
+    open_release,
+)
 
 from ..synthesis.provenance import iter_records
 from .card import write_card
@@ -40,14 +46,21 @@ from .plan import (
     ReleasePlan,
     check_complete_sizes,
     drop_from_ledger,
-    find_release_root,
-    fingerprint,
+    missing_note,
     plan_release,
     summarise,
 )
 from .reconcile import Reconciliation, reconcile
 from .resume import ShardRecord
-from .shards import ShardOutcome, shard_files, shard_tasks, write_shard
+from .shards import (
+    ShardOutcome,
+    ShardTask,
+    kept_outcome,
+    shard_files,
+    shard_tasks,
+    write_in_archive_order,
+    write_shard,
+)
 
 SOURCE_LICENCES = "VCTK: CC BY 4.0; AISHELL-3: Apache-2.0"
 PROVENANCE_GLOBS = ("provenance*", "label/provenance*", "provenance/*")
@@ -71,6 +84,7 @@ class PrepareReport:
     unknown_language: int = 0
     reconciliation: Reconciliation | None = None
     damaged: list[str] = field(default_factory=list)
+    missing_note: str = ""
 
     def warnings(self) -> Iterator[str]:
         """What the user should look at: rows left out, files not taken (for stderr)."""
@@ -82,7 +96,7 @@ class PrepareReport:
         if self.missing:
             yield (
                 f"warning: {len(self.missing)} label rows name missing files and were left out: "
-                f"{summarise(self.missing)}"
+                f"{summarise(self.missing)}{self.missing_note}"
             )
         if self.damaged:
             yield (
@@ -133,7 +147,8 @@ def prepare(
     into_aggregates: bool = False,
     progress: bool = False,
 ) -> PrepareReport:
-    """Write the dataset folder ``out_dir`` from the extracted release ``release_dir``.
+    """Write the dataset folder ``out_dir`` from the release in ``release_dir``: the archives
+    as downloaded (split sets, nested zips, loose label files), an extracted release, or both.
 
     Everything is written into a hidden staging folder beside ``out_dir`` and moved into place
     at the end, replacing only what an earlier ``prepare`` wrote there: ``out_dir`` holds the
@@ -142,9 +157,9 @@ def prepare(
     the rerun keeps those whose audio the release still holds.
     """
     started = time.perf_counter()
-    release, out = find_release_root(release_dir), Path(out_dir).absolute()
-    release_id = fingerprint(release) if (release / "label").is_dir() else ""
-    with run_lock(_lock_path(out), str(out)):
+    out = Path(out_dir).absolute()
+    with run_lock(_lock_path(out), str(out)), _opened(release_dir) as release:
+        release_id = release.fingerprint()
         owned = _check_out_dir(out, release_id)
         plan = plan_release(
             release, allow_missing=allow_missing, allow_unknown_language=allow_unknown_language
@@ -178,6 +193,7 @@ def prepare(
         unknown_language=len(plan.unknown_language),
         reconciliation=reconciliation,
         damaged=written.damaged,
+        missing_note=missing_note(plan),
     )
 
 
@@ -201,8 +217,8 @@ def add_conditions(
     the manifest and README.md change, so a later ``publish`` uploads just those.
     """
     started = time.perf_counter()
-    release, folder = find_release_root(release_dir), Path(dataset_dir).absolute()
-    with run_lock(_lock_path(folder), str(folder)):
+    folder = Path(dataset_dir).absolute()
+    with run_lock(_lock_path(folder), str(folder)), _opened(release_dir) as release:
         manifest = FolderManifest.read(folder)
         manifest_file = manifest_path(folder)
         stored = {p.name for p in (folder / "data").iterdir() if p.is_dir()}
@@ -223,7 +239,7 @@ def add_conditions(
         new_groups = sorted(plan.groups - {codecfake.REAL_CONDITION})
         if not new_groups:
             raise CodecfakeError(
-                f"{release}: adds no condition that {folder} lacks (it already has "
+                f"{release.root}: adds no condition that {folder} lacks (it already has "
                 f"{', '.join(sorted(stored - kept))})"
             )
         unknown = sorted(set(checkpoints or {}) - set(new_groups))
@@ -231,7 +247,7 @@ def add_conditions(
             raise CodecfakeError(
                 f"--checkpoint names {', '.join(unknown)}, which this run does not add"
             )
-        release_id = fingerprint(release)
+        release_id = release.fingerprint()
         staging = folder.parent / f".{folder.name}.add-partial"
         with _staging(staging, release_id, folder, plan.total_bytes):
             written = _write_shards(
@@ -273,6 +289,7 @@ def add_conditions(
         plan.differing,
         len(plan.unknown_language),
         damaged=written.damaged,
+        missing_note=missing_note(plan),
     )
 
 
@@ -368,6 +385,17 @@ class Written:
     damaged: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def _opened(release_dir: os.PathLike[str] | str) -> Iterator[ReleaseSource]:
+    """The release in ``release_dir``: its archives when it holds any, else the extracted
+    release at (or a few folders below) it; closed after the run."""
+    release = open_release(Path(release_dir))
+    try:
+        yield release
+    finally:
+        release.close()
+
+
 def _write_shards(
     plan: ReleasePlan,
     staging: Path,
@@ -378,35 +406,42 @@ def _write_shards(
 ) -> Written:
     """Write every shard of the plan, over ``num_proc`` processes, with a progress bar in MB.
 
-    Damaged clips are collected over the whole run, so one run names them all; unless they are
-    to be skipped, the run then stops with the finished shards kept. Skipped ones leave the plan
-    (and its ledger), so the report and the reconciliation count what was stored.
+    Shards of clips that can only be read forward (a zip deflated inside an archive) are written
+    here, in one pass in archive order; the others by the workers, a few tasks ahead, each
+    located (its clips' paths or archive members) only when it is handed out. Damaged clips are
+    collected over the whole run, so one run names them all; unless they are to be skipped, the
+    run then stops with the finished shards kept. Skipped ones leave the plan (and its ledger),
+    so the report and the reconciliation count what was stored.
     """
     from tqdm.auto import tqdm
 
+    streamed_parts = _put_streamed_parts_in_archive_order(plan)
     tasks = shard_tasks(plan, max_shard_bytes)
     _clear_stale(staging, {task.name for task in tasks})
+    reader = plan.source.reader()
     sizes = {task.name: sum(c.size for c in task.clips) for task in tasks}
     outcomes: dict[str, ShardOutcome] = {}
     with tqdm(
         total=plan.total_bytes, unit="B", unit_scale=True, desc="prepare", disable=not progress
     ) as bar:
+
+        def done(outcome: ShardOutcome) -> None:
+            outcomes[outcome.name] = outcome
+            bar.update(sizes[outcome.name])
+
+        streamed = [t.located(plan, reader) for t in tasks if t.part in streamed_parts]
+        pending = []
+        for task in streamed:
+            kept = kept_outcome(task, staging, skip_damaged)
+            done(kept) if kept is not None else pending.append(task)
+        for outcome in write_in_archive_order(pending, plan.source, staging, skip_damaged):
+            done(outcome)
+        free = (t for t in tasks if t.part not in streamed_parts)
         if num_proc <= 1:
-            for task in tasks:
-                outcomes[task.name] = write_shard(task, staging, skip_damaged)
-                bar.update(sizes[task.name])
+            for task in free:
+                done(write_shard(task.located(plan, reader), staging, skip_damaged))
         else:
-            with worker_pool(num_proc) as pool:
-                futures = {pool.submit(write_shard, t, staging, skip_damaged): t for t in tasks}
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for future in done:
-                        if future.exception() is not None:
-                            pool.shutdown(cancel_futures=True)
-                            raise future.exception()  # type: ignore[misc]
-                        outcomes[futures[future].name] = future.result()
-                        bar.update(sizes[futures[future].name])
+            _write_in_workers(plan, reader, free, staging, num_proc, skip_damaged, done)
     damaged = [reason for outcome in outcomes.values() for reason in outcome.damaged]
     if any(outcome.digest is None for outcome in outcomes.values()):
         raise ReleaseError(
@@ -421,6 +456,45 @@ def _write_shards(
             drop_from_ledger(plan, task.part, list(skipped))
             plan.parts[task.part] = [c for c in plan.parts[task.part] if c not in set(skipped)]
     return Written({name: o.digest for name, o in outcomes.items() if o.digest}, damaged)
+
+
+def _write_in_workers(
+    plan: ReleasePlan,
+    reader: ClipReader,
+    tasks: Iterator[ShardTask],
+    staging: Path,
+    num_proc: int,
+    skip_damaged: bool,
+    done: Callable[[ShardOutcome], None],
+) -> None:
+    """Hand the tasks to ``num_proc`` worker processes, at most two each at a time."""
+    with worker_pool(num_proc) as pool:
+        running: set[Future[ShardOutcome]] = set()
+        for task in [*tasks, None]:
+            while running and (task is None or len(running) >= 2 * num_proc):
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future.exception() is not None:
+                        pool.shutdown(cancel_futures=True)
+                        raise future.exception()  # type: ignore[misc]
+                    done(future.result())
+            if task is not None:
+                located = task.located(plan, reader)
+                running.add(pool.submit(write_shard, located, staging, skip_damaged))
+
+
+def _put_streamed_parts_in_archive_order(plan: ReleasePlan) -> set[Part]:
+    """The parts whose clips can only be read forward, each put in archive order (so that one
+    pass over the archive fills each of its shards from start to end)."""
+    source = plan.source
+    streamed: set[Part] = set()
+    for part, clips in plan.parts.items():
+        refs = [plan.locate(clip) for clip in clips[:1]]
+        if refs and not source.random_access(refs[0]):
+            order = {clip: archive_position(plan.locate(clip)) for clip in clips}
+            plan.parts[part] = sorted(clips, key=order.__getitem__)
+            streamed.add(part)
+    return streamed
 
 
 def _clear_stale(staging: Path, names: set[str]) -> None:

@@ -3,13 +3,15 @@
 A killed ``prepare`` leaves finished shards in its staging folder, and the rerun keeps them. A
 shard's name and file list say nothing about whether the audio on disk is still what it holds:
 users re-extract archives (the audio changes, the label files do not). So each shard gets a
-record, written before the shard is put in place, of what it was made from: each clip's file
-identity (size, modification and change times, inode) and the digest of the rows it holds.
+record, written before the shard is put in place, of what it was made from: each clip's identity
+(a file's size, modification and change times and inode; an archive member's size and CRC-32)
+and the digest of the rows it holds.
 
-On resume, unchanged identities keep the shard at the cost of a ``stat`` per clip. Any change
-(re-extraction gives new inodes and change times even when an archive restores the old
-modification times) makes the content settle it: the clips are hashed as the shard would hold
-them, and the shard is kept only if the digest is the one recorded; otherwise it is rewritten.
+On resume, unchanged identities keep the shard at the cost of a ``stat`` per clip. A changed
+member CRC means changed bytes: the shard is rewritten. A changed file identity (re-extraction
+gives new inodes and change times even when an archive restores the old modification times)
+makes the content settle it: the clips are hashed as the shard would hold them, and the shard
+is kept only if the digest is the one recorded; otherwise it is rewritten.
 """
 
 from __future__ import annotations
@@ -18,24 +20,18 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codecfake_core.io import atomic_write_json
+from codecfake_core.release_source import ClipReader, ClipRef
 
 log = logging.getLogger("codecfake")
 
 RECORDS = ".resume"
 """The folder, inside a staging folder, of one record per finished shard (never installed)."""
-
-
-def file_identity(path: Path) -> list[int]:
-    """What changes whenever a file's bytes may have: size, mtime, ctime and inode."""
-    stat = os.stat(path)
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
 def row_digest() -> Any:
@@ -78,12 +74,13 @@ def kept_digest(
     staging: Path,
     shard: str,
     files: Sequence[str],
-    paths: Sequence[Path],
+    refs: Sequence[ClipRef],
+    reader: ClipReader,
     skip_damaged: bool,
 ) -> ShardRecord | None:
     """The record of ``shard`` if the finished shard may be kept as it is, else ``None``.
 
-    ``files`` and ``paths`` are the clips the shard must hold now and where the release has them.
+    ``files`` and ``refs`` are the clips the shard must hold now and where the release has them.
     A shard that left damaged clips out is kept only while they are still to be left out: under
     ``--skip-damaged-audio``, and with no clip changed since.
     """
@@ -93,17 +90,17 @@ def kept_digest(
     if record.damaged and not skip_damaged:
         return None
     try:
-        identities = [file_identity(path) for path in paths]
+        identities = [reader.identity(ref) for ref in refs]
     except OSError:
         return None
     if identities == record.identities:
         return record
-    if record.damaged:
-        return None  # a damaged clip may have been repaired: read everything again
+    if record.damaged or reader.identity_is_content:
+        return None  # changed bytes (or a damaged clip that may have been repaired): rewrite
     digest = row_digest()
     try:
-        for file, path in zip(files, paths, strict=True):
-            add_row(digest, file, path.read_bytes())
+        for file, ref in zip(files, refs, strict=True):
+            add_row(digest, file, reader.read(ref))
     except OSError:
         return None
     changed = sum(a != b for a, b in zip(identities, record.identities, strict=True))

@@ -22,8 +22,8 @@ from codecfake import (
     Condition,
     ReleaseError,
     parse_file_name,
-    read_label_file,
 )
+from codecfake_core.labels import read_label_file
 
 SplitPlan = dict[str, str]
 """utterance id -> split (``train``, ``validation``, ``test``)."""
