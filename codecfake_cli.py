@@ -228,9 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 @contextlib.contextmanager
 def _log_to_stderr(level: int) -> Iterator[None]:
     """The library logs to ``codecfake``; while a command runs, its records of ``level`` and
-    above go to stderr (stdout carries only results: tables, score lines)."""
+    above go to stderr (stdout carries only results: tables, score lines), every one with URL
+    credentials masked (the option dump of ``-v`` included)."""
+    from codecfake_core.redact import RedactingFormatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(RedactingFormatter("%(message)s"))
     previous = log.level
     log.addHandler(handler)
     log.setLevel(level)
@@ -243,23 +246,24 @@ def _log_to_stderr(level: int) -> Iterator[None]:
 
 def _run(args: argparse.Namespace, prefix: str) -> int:
     from codecfake import CodecfakeError
+    from codecfake_core.redact import redact
 
     try:
         return int(args._run(args) or 0)
     except CodecfakeError as error:
-        print(f"{prefix} {error}", file=sys.stderr)
+        message = str(error)
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        print(f"{prefix} {where}{error.strerror or error}", file=sys.stderr)
+        message = f"{where}{error.strerror or error}"
     except KeyboardInterrupt:
         print(interrupted_message(args), file=sys.stderr)
         return 130
     except Exception as error:  # a bug: still one line, with what to report
-        print(
-            f"{prefix} unexpected {type(error).__name__}: {error} (a bug in codecfake; "
-            "please report it with the command you ran)",
-            file=sys.stderr,
+        message = (
+            f"unexpected {type(error).__name__}: {error} (a bug in codecfake; "
+            "please report it with the command you ran)"
         )
+    print(redact(f"{prefix} {message}"), file=sys.stderr)
     return 1
 
 
