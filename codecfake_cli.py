@@ -20,6 +20,10 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "download": (
+        "codecfake_builder.zenodo.cli:Download",
+        "fetch the official release from Zenodo: resumable, md5-verified",
+    ),
     "info": (
         "codecfake_cli:info",
         "print the conditions and configurations with their expected sizes",
@@ -78,6 +82,7 @@ resumes when rerun, ``resumes(args) -> bool`` (what Ctrl-C then tells the user).
 EPILOG = """\
 typical flow:
   codecfake info                                  what the benchmark contains
+  codecfake download Codecfake-zips/              the official release's zip files, verified
   codecfake prepare Codecfake/ codecfake-data/    official release -> loadable dataset folder
   python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
 
