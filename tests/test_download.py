@@ -107,7 +107,7 @@ def test_rerun_requests_no_file_at_all(zenodo, tmp_path, capsys):
     assert cli(zenodo, dest) == 0
     assert len(zenodo.file_requests()) == files_before  # the stamps vouch for every file
     out = capsys.readouterr().out
-    assert "fetched 0 file(s)" in out and f"{len(FILES)} already complete" in out
+    assert f"nothing to fetch: {len(FILES)} already complete" in out
 
 
 def test_only_fetches_the_named_parts_across_records(zenodo, tmp_path):
@@ -352,6 +352,13 @@ def test_a_full_disk_mid_write_stops_naming_the_partial_file(zenodo, tmp_path):
     message = str(error.value)
     assert message.startswith(str(partial_path(tmp_path, "C1.zip")))
     assert "the disk is full" in message and "resumes" in message
+
+
+@pytest.mark.parametrize("endpoint", ["http://", "ftp://mirror.example", "http://127.0.0.1:99999"])
+def test_an_endpoint_that_is_no_http_url_is_refused_at_once(endpoint, tmp_path, capsys):
+    assert cli(endpoint, tmp_path) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert endpoint in line and "https://host[:port]" in line
 
 
 def test_dest_that_is_a_file_is_refused_before_the_network(tmp_path, capsys):

@@ -110,12 +110,17 @@ class Download:
                 print(line)
             return 0
         done = result.summary
-        fetched = sum(remote.size for remote in done.fetched)
-        print(
-            f"fetched {len(done.fetched)} file(s) ({format_size(fetched)}) in "
-            f"{format_duration(done.seconds)}, {format_rate(done.received, done.seconds)}; "
+        complete = (
             f"{len(done.complete)} already complete "
-            f"({format_size(sum(remote.size for remote in done.complete))}); "
-            f"all verified in {args.dest}"
+            f"({format_size(sum(remote.size for remote in done.complete))})"
         )
+        if done.fetched:
+            fetched = sum(remote.size for remote in done.fetched)
+            print(
+                f"fetched {len(done.fetched)} file(s) ({format_size(fetched)}) in "
+                f"{format_duration(done.seconds)}, {format_rate(done.received, done.seconds)}; "
+                f"{complete}; all verified in {args.dest}"
+            )
+        else:
+            print(f"nothing to fetch: {complete}, all verified in {args.dest}")
         return 0

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from codecfake_core.io import replace_durably
 from codecfake_core.redact import redact
@@ -124,8 +125,10 @@ class _Transfer:
                     begun = 0
                 self._write(response.iter_raw(), stop)
         except httpx2.TransportError as error:
-            failure = transport_failure(error)
-            failure.progressed = self.offset > begun
+            failure = transport_failure(error, url)
+            if self.offset > begun:  # the next attempt asks for the rest only
+                where = f"{format_size(self.offset)} of {format_size(self.remote.size)}"
+                failure = Transient(f"cut at {where} ({failure.reason})", progressed=True)
             raise failure from None
         if self.offset < self.remote.size:
             raise Transient(
@@ -273,13 +276,20 @@ class _Progress:
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
-    """``--endpoint``, else ``CODECFAKE_ZENODO_ENDPOINT``, else Zenodo itself."""
+    """``--endpoint``, else ``CODECFAKE_ZENODO_ENDPOINT``, else Zenodo itself; checked to be
+    an http(s) URL with a host (and a valid port), so a typo fails at once, not after retries."""
     chosen = endpoint or os.environ.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT
-    if not chosen.startswith(("http://", "https://")):
+    parts = urlsplit(chosen)
+    try:
+        _ = parts.port  # a port out of range or not a number raises
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() for c in chosen):
         raise ZenodoError(
             redact(
-                f"{chosen}: not an http(s) URL; give --endpoint (or {ENDPOINT_VARIABLE}) "
-                "as https://host"
+                f"{chosen}: not an http(s) URL with a host; give --endpoint (or "
+                f"{ENDPOINT_VARIABLE}) as https://host[:port]"
             )
         )
     return chosen.rstrip("/")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -165,9 +166,26 @@ def check_status(response: httpx2.Response, url: str, what: str) -> None:
     raise ZenodoError(f"{redact(url)}: HTTP {status} for {what}: {remedy}")
 
 
-def transport_failure(error: Exception) -> Transient:
-    """An ``httpx2`` transport error (refused, reset, timed out, cut mid-body) as a retry."""
-    return Transient(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+def transport_failure(error: Exception, url: str) -> Transient:
+    """An ``httpx2`` transport error (refused, reset, timed out, cut mid-body) as a retry;
+    raises :class:`ZenodoError` instead for what no retry mends: a host name that does not
+    exist, a URL that is not http(s)."""
+    import httpx2
+
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if isinstance(error, httpx2.UnsupportedProtocol) or _unknown_host(error):
+        raise ZenodoError(redact(f"{url}: {reason}; check --endpoint (and the network)"))
+    return Transient(reason)
+
+
+def _unknown_host(error: BaseException) -> bool:
+    """Whether the resolver said the host does not exist (not "try again later")."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) and seen.errno == socket.EAI_NONAME:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def get_json(
@@ -185,7 +203,7 @@ def get_json(
         try:
             response = client.get(url, headers={"Accept": "application/json"})
         except httpx2.TransportError as error:
-            raise transport_failure(error) from None
+            raise transport_failure(error, url) from None
         check_status(response, url, what)
         try:
             return response.json()
