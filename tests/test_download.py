@@ -155,6 +155,10 @@ def test_too_little_disk_is_refused_before_any_file_request(tmp_path, capsys):
     assert "1000.0 TB" in line  # the petabyte C7.zip claims, plus the margin's rounding
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
+    with ZenodoServer(RELEASE, misbehave=Misbehaviour(listed_size={"C7.zip": petabyte})) as z:
+        assert cli(z, tmp_path / "zips", "--dry-run") == 0  # a dry run shows it, and says so
+    assert "not enough: free some space" in capsys.readouterr().out
+
 
 def test_a_file_that_stays_corrupted_stops_with_one_line_naming_it(tmp_path, capsys):
     with ZenodoServer(RELEASE, misbehave=Misbehaviour(corrupt={"C1.zip": -1})) as z:

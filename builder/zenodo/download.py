@@ -120,7 +120,7 @@ class _Transfer:
                     raise _Mismatch("the server holds fewer bytes than Zenodo lists")
                 check_status(response, url, self.remote.name)
                 if self.offset and not _resumes_at(response, self.offset):
-                    _log.warning("%s: the server ignored the range; starting over", url)
+                    _log.warning("%s: the server ignored the range; starting over", redact(url))
                     self.start_over(keep=False)
                     begun = 0
                 self._write(response.iter_raw(), stop)

@@ -105,7 +105,12 @@ class Plan:
             f"{len(complete)} already complete ({format_size(sum(f.remote.size for f in complete))})"
             + (f", {len(unverified)} there but not verified yet" if unverified else "")
         )
-        yield f"disk: {format_size(self.needed)} needed, {format_size(self.free)} free in {self.dest}"
+        short = (
+            "; not enough: free some space or choose another DEST"
+            if self.needed > self.free
+            else ""
+        )
+        yield f"disk: {format_size(self.needed)} needed, {format_size(self.free)} free in {self.dest}{short}"
 
 
 def prepare_dest(dest: Path) -> None:

@@ -1,4 +1,4 @@
-"""What a rerun may trust without reading 173 GB again: a stamp per verified file.
+"""What a rerun may trust without reading the whole release again: a stamp per verified file.
 
 A file is stamped when its md5 matched Zenodo's, with its size and modification time. On a
 rerun a file whose size and mtime still match its stamp, and whose stamp's md5 is still what
