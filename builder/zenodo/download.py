@@ -241,7 +241,7 @@ class _Progress:
     """One bar for the whole download, fed by every worker thread. While it shows, the
     package's log lines are written above it instead of through it."""
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, total: int, progress: bool):
         from tqdm.auto import tqdm
         from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -253,9 +253,9 @@ class _Progress:
             unit_scale=True,
             unit_divisor=1000,
             mininterval=0.5,
-            disable=not enabled,
+            disable=not progress,
         )
-        self._redirect = logging_redirect_tqdm([_log]) if enabled else contextlib.nullcontext()
+        self._redirect = logging_redirect_tqdm([_log]) if progress else contextlib.nullcontext()
 
     def __enter__(self) -> _Progress:
         self._redirect.__enter__()
