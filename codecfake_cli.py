@@ -22,6 +22,10 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "download": (
+        "codecfake_builder.zenodo.cli:Download",
+        "fetch the official release from Zenodo: resumable, md5-verified",
+    ),
     "info": (
         "codecfake_cli:info",
         "print the conditions and configurations with their expected sizes",
@@ -80,7 +84,8 @@ resumes when rerun, ``resumes(args) -> bool`` (what Ctrl-C then tells the user).
 EPILOG = """\
 typical flow:
   codecfake info                                  what the benchmark contains
-  codecfake prepare Codecfake/ codecfake-data/    official release -> loadable dataset folder
+  codecfake download Codecfake-zips/              the official release's archives, verified
+  codecfake prepare Codecfake-zips/ codecfake-data/   the archives -> loadable dataset folder
   python -c 'import datasets; print(datasets.load_dataset("codecfake-data", "en_C3"))'
 
 global options (-q, -v, --progress) go before COMMAND; results always go to stdout.

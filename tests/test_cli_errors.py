@@ -21,6 +21,7 @@ def bad_inputs(tmp: Path) -> dict[str, list[str]]:
     not_audio = tmp / "scores.txt"
     not_audio.write_text("this is not a score line\n")
     return {
+        "download": [str(not_audio)],  # DEST is a file: refused before any network call
         "info": ["--json", "--no-such-option"],  # info takes no input: a usage error
         "prepare": [str(missing), str(tmp / "out")],
         "synthesize": ["--vctk", str(missing), "--out", str(tmp / "rebuilt"), "--codec", "C8=opus"],

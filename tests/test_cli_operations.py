@@ -143,6 +143,7 @@ def test_every_progress_bar_follows_the_policy() -> None:
 # --- exit codes and Ctrl-C ----------------------------------------------------------------------
 
 ARGV = {
+    "download": ["zips"],
     "info": [],
     "prepare": ["release", "out"],
     "synthesize": ["--out", "rebuilt"],
@@ -156,7 +157,7 @@ ARGV = {
     "score": ["--model", "run", "--dataset", "d", "--out", "s.txt"],
     "detect": ["clip.wav", "--model", "run"],
 }
-RESUMING = {"prepare", "synthesize", "publish", "demo", "train", "score"}
+RESUMING = {"download", "prepare", "synthesize", "publish", "demo", "train", "score"}
 
 
 def test_each_command_declares_whether_it_resumes() -> None:

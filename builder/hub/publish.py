@@ -21,6 +21,7 @@ from typing import Any
 
 from codecfake import CodecfakeError
 from codecfake_core.compat import hub_transport_errors, upload_ignore_patterns
+from codecfake_core.units import format_size
 
 from .validate import CARD, check_dataset_folder
 
@@ -87,14 +88,6 @@ class PublishPlan:
                 else ""
             )
         )
-
-
-def format_size(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def local_files(folder: Path) -> dict[str, Path]:
