@@ -1,20 +1,19 @@
 """What the Codecfake benchmark *is*: conditions, file naming, labels, features, configurations.
 
 Every other module imports these facts from here and never restates them. The numbers come from
-the paper (Xie et al., arXiv 2405.04880) and the official release; see ``shared/docs/DATASET.md``.
+the paper (Xie et al., arXiv 2405.04880) and the official release.
 
-Importing this module costs the standard library only, because ``codecfake --help`` and the EER
-core start from it: :data:`FEATURES` imports ``datasets`` on first use. The release reader
-(:mod:`codecfake_core.release`), the ``datasets`` builder (:mod:`codecfake_builder.hf_builder`)
-and fast audio (:mod:`codecfake_core.audio`) live in rooms of their own; the names users
-reach for (``codecfake.with_fast_audio``, ``codecfake.Codecfake``, ``codecfake.evaluate``, ...)
-are re-exported here lazily.
+This is the ground floor: it imports no other part of the package, and importing it costs the
+standard library only, because ``codecfake --help`` and the EER core start from it
+(:data:`FEATURES` imports ``datasets`` on first use). What users run lives in the packages
+above it: ``codecfake_core`` (reading a release, fast audio), ``codecfake_builder`` (download,
+prepare, codecs, publish), ``codecfake_evaluation`` (the metric) and ``codecfake_detectors``
+(the paper's models).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -23,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import datasets
-
-    from codecfake_core.release import ReleaseClip
 
 __version__ = "0.1.0"
 
@@ -376,10 +373,11 @@ class CodecfakeConfig:
         """Whether a clip of ``language`` (``""``: not told by its name) belongs here."""
         return language in self.languages if language else self.pooled
 
-    def includes(self, clip: ReleaseClip) -> bool:
-        """Whether a clip read from one of :meth:`label_sources` belongs to this configuration."""
-        own = clip.condition == REAL_CONDITION or clip.condition in self.conditions
-        return own and self.takes(clip.language)
+    def includes(self, condition: str, language: str) -> bool:
+        """Whether a clip of ``condition`` (``real`` for the shared reals) and ``language``, read
+        from one of :meth:`label_sources`, belongs to this configuration."""
+        own = condition == REAL_CONDITION or condition in self.conditions
+        return own and self.takes(language)
 
     def splits_of(self, conditions: Mapping[str, Condition]) -> tuple[str, ...]:
         present = {s for name in self.conditions for s in conditions[name].splits}
@@ -489,38 +487,11 @@ def build_configs(conditions: Mapping[str, Condition] = CONDITIONS) -> list[Code
 CONFIGS: dict[str, CodecfakeConfig] = {c.name: c for c in build_configs()}
 
 
-# --------------------------------------------------------------------------------------------
-# The other rooms' public API, re-exported lazily
-# --------------------------------------------------------------------------------------------
-
-_LAZY_EXPORTS: dict[str, str] = {
-    "evaluate": "codecfake_evaluation.api",
-    "EvaluationTable": "codecfake_evaluation.api",
-    "eer": "codecfake_evaluation.eer",
-    "EERResult": "codecfake_evaluation.eer",
-    "prepare": "codecfake_builder.folder.prepare",
-    "load_codec": "codecfake_builder.codecs.loading",
-    "build_detector": "codecfake_detectors.models.detector",
-    "load_official_checkpoint": "codecfake_detectors.official",
-    "release_conditions": "codecfake_core.release",
-    "iter_release_clips": "codecfake_core.release",
-    "ReleaseClip": "codecfake_core.release",
-    "Codecfake": "codecfake_builder.hf_builder",
-    "decode_audio_bytes": "codecfake_core.audio",
-    "with_fast_audio": "codecfake_core.audio",
-}
-"""The public API of the other rooms, as ``codecfake.NAME``: imported on first use, so
-``import codecfake`` does not pay for them and they cannot import it in a cycle."""
-
-
 def __getattr__(name: str) -> Any:
-    if name == "FEATURES":
+    if name == "FEATURES":  # built on first use: only what needs ``datasets`` imports it
         return features()
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "FEATURES", *_LAZY_EXPORTS])
+    return sorted([*globals(), "FEATURES"])

@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "train / score the reference LFCC-GMM countermeasure",
     ),
     "demo": (
-        "codecfake_builder.demo.cli:demo",
+        "codecfake_demo.cli:demo",
         "the whole pipeline on a synthetic corpus, offline, in minutes",
     ),
     "eval": (

@@ -26,6 +26,7 @@ import numpy as np
 
 import codecfake
 from codecfake_builder.folder.prepare import prepare
+from codecfake_core.audio import with_fast_audio
 from testkit.release_factory import make_release
 from testkit.shared_fixtures import VCTK_SAMPLES as SAMPLES
 
@@ -68,11 +69,11 @@ def main() -> None:
         results = {
             "in memory": (
                 clips_per_second(loaded),
-                clips_per_second(codecfake.with_fast_audio(loaded)),
+                clips_per_second(with_fast_audio(loaded)),
             ),
             "streaming": (
                 clips_per_second(streamed),
-                clips_per_second(codecfake.with_fast_audio(streamed)),
+                clips_per_second(with_fast_audio(streamed)),
             ),
         }
     print(

@@ -25,8 +25,8 @@ import datasets
 import numpy as np
 import torch
 
-import codecfake
 from codecfake_builder.folder.prepare import prepare
+from codecfake_core.audio import with_fast_audio
 from codecfake_detectors.data import clip_dataset
 from codecfake_detectors.score import loader_for
 from testkit.release_factory import make_release
@@ -75,7 +75,7 @@ def main() -> None:
         loaded = datasets.load_dataset(folder, "all", split="test")
         n = len(loaded)
         default = rows_per_second(loaded)
-        fast = rows_per_second(codecfake.with_fast_audio(loaded))
+        fast = rows_per_second(with_fast_audio(loaded))
         rows = [("default datasets decoding", default), ("with_fast_audio (limit)", fast)]
         for streaming in (False, True):
             access = "streaming" if streaming else "in memory"

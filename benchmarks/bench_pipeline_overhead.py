@@ -34,7 +34,7 @@ import soundfile
 import soxr
 
 from codecfake_builder.codecs import parse_codec_definition
-from codecfake_builder.demo.synthetic import make_synthetic_corpora
+from codecfake_builder.sources.synthetic import make_synthetic_corpora
 from codecfake_builder.synthesis.merge import merge_release
 from codecfake_builder.synthesis.pipeline import Settings, run_shard
 from codecfake_builder.synthesis.provenance import iter_records

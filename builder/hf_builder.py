@@ -87,7 +87,7 @@ class Codecfake(datasets.ArrowBasedBuilder):
                 _, label_path, audio_dir = sources[stem]
                 for row in read_label_file(label_path):
                     clip = clip_from_label(label_path, row, audio_dir, conditions)
-                    if definition.includes(clip):
+                    if definition.includes(clip.condition, clip.language):
                         # A shared real test clip is listed by every condition: the first wins.
                         clips.setdefault(clip.file, clip)
             if clips:

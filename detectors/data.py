@@ -7,7 +7,7 @@ the fly. :func:`clip_dataset` turns a prepared folder or Hub id + configuration 
 short clip tiled whole, then cut), label 0 = real / 1 = fake, and the release file name.
 
 Audio is decoded by :func:`codecfake_core.audio.decode_audio_bytes` (soundfile + soxr, the
-fast path of :func:`codecfake.with_fast_audio`), in the DataLoader workers. A streamed split is
+fast path of :func:`codecfake_core.audio.with_fast_audio`), in the DataLoader workers. A streamed split is
 divided between distributed ranks (:func:`datasets.distributed.split_dataset_by_node`) and then
 between the workers of each rank *before* decoding, so every clip is decoded once, by one worker.
 """

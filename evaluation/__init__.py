@@ -13,14 +13,11 @@ tables) on first use, so ``import codecfake_evaluation.eer`` costs NumPy and :mo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from codecfake_core.lazy import lazy_exports
 
 from .cllr import cllr, min_cllr
 from .dcf import ASVSPOOF5, CostModel, act_dcf, min_dcf
 from .eer import EERResult, EvaluationError, PolarityWarning, eer, eer_from_classes
-
-_LAZY = {"EvaluationTable": ".api", "evaluate": ".api"}
 
 __all__ = [
     "ASVSPOOF5",
@@ -39,12 +36,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"EvaluationTable": ".api", "evaluate": ".api"}, lambda: globals()
+)

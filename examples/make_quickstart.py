@@ -41,7 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no network"
         """\
 ## Stream a subset
 
-`streaming=True` reads Parquet shards lazily, and `codecfake.with_fast_audio` decodes with
+`streaming=True` reads Parquet shards lazily, and `codecfake_core.with_fast_audio` decodes with
 soundfile + soxr instead of torchcodec. `.filter` picks a condition and a language, `.take`
 stops early.""",
     ),
@@ -49,11 +49,13 @@ stops early.""",
         "code",
         """\
 import datasets
+
 import codecfake
+from codecfake_core import with_fast_audio
 
 print("configurations:", datasets.get_dataset_config_names(DATASET))
 # The configuration named after a condition holds its fakes and the real clips they come from.
-stream = codecfake.with_fast_audio(
+stream = with_fast_audio(
     datasets.load_dataset(DATASET, CONDITION, split="test", streaming=True)
 )
 mandarin_fakes = stream.filter(
@@ -118,14 +120,14 @@ for row in (real, fake):
         """\
 ## Evaluate the baseline's scores
 
-`codecfake.evaluate` takes the split's metadata columns and one score per row, and returns the
+`codecfake_evaluation.evaluate` takes the split's metadata columns and one score per row, and returns the
 paper's table. The score file covers the test clips of every codec configuration; their shared
 real clips appear once.""",
     ),
     (
         "code",
         """\
-from codecfake import evaluate
+from codecfake_evaluation import evaluate
 
 with open(SCORES, encoding="utf-8") as lines:
     scores = {name: float(score) for name, score, *_ in (line.split() for line in lines)}

@@ -3,7 +3,7 @@
 English clips are cut from the real VCTK recordings in the shared fixtures when given (the
 ``vctk_samples_or_none`` fixture), written as 48 kHz FLAC as VCTK 0.92 ships them. Mandarin clips,
 and English ones without the fixtures, come from the project's formant synthesiser
-(:mod:`codecfake_builder.demo.synthetic`): 44.1 kHz Mandarin with tones that follow each
+(:mod:`codecfake_builder.sources.synthetic`): 44.1 kHz Mandarin with tones that follow each
 utterance's pinyin. Unlike that module's demo corpus, these trees carry the real corpora's quirks:
 real speaker ids, p315 without text, missing mic2 files, AISHELL-3's test/ part.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from codecfake_builder.demo.synthetic import CorpusSpec, render
+from codecfake_builder.sources.synthetic import CorpusSpec, render
 
 VCTK_RATE = 48_000
 AISHELL3_RATE = 44_100

@@ -15,13 +15,13 @@ import soundfile
 from helpers.eer_reference import definition_eer
 
 import codecfake
-from codecfake_builder.demo.formant import (
+from codecfake_builder.sources.formant import (
     SpeakerVoice,
     english_syllables,
     mandarin_syllables,
     synthesize,
 )
-from codecfake_builder.demo.synthetic import ENGLISH_SENTENCES, MANDARIN_SENTENCES
+from codecfake_builder.sources.synthetic import ENGLISH_SENTENCES, MANDARIN_SENTENCES
 from codecfake_cli import main as cli
 from codecfake_detectors.lfcc_gmm.gmm import GmmPair, load_model, save_model
 from codecfake_detectors.lfcc_gmm.lfcc import LfccConfig, lfcc, linear_filterbank

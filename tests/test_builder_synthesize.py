@@ -28,6 +28,7 @@ from codecfake import parse_file_name
 from codecfake_cli import main
 from codecfake_core.io import temporaries
 from codecfake_core.labels import LabelRow, read_label_file
+from codecfake_core.release import release_conditions
 from testkit.builder_corpora import make_aishell3, make_vctk_092
 
 CODECS = ["--conditions", "C1,C3-1", "--codec", "C8=identity", "--codec", "C9=opus@12kbps"]
@@ -155,7 +156,7 @@ def test_provenance_names_sources_codecs_and_hashes(
 
 
 def test_new_conditions_are_declared_for_prepare(release: Path) -> None:
-    conditions = codecfake.release_conditions(release)
+    conditions = release_conditions(release)
     assert (conditions["C8"].prefix, conditions["C9"].label_idx) == ("F08_", "9")
     declared = json.loads((release / "label" / codecfake.CONDITIONS_FILE).read_text())
     assert [c["name"] for c in declared] == ["C8", "C9"]

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from codecfake_builder.demo.formant import TONE_CONTOURS, mandarin_syllables
-from codecfake_builder.demo.synthetic import (
+from codecfake_builder.sources.aishell3 import prepare_aishell3
+from codecfake_builder.sources.formant import TONE_CONTOURS, mandarin_syllables
+from codecfake_builder.sources.synthetic import (
     AISHELL3_RATE,
     VCTK_RATE,
     SyntheticCorpora,
     make_synthetic_corpora,
 )
-from codecfake_builder.sources.aishell3 import prepare_aishell3
 from codecfake_builder.sources.vctk import prepare_vctk
 
 ENGINES = [

@@ -4,6 +4,7 @@ and the layout of the command line itself (one cli.py per room, no argparse else
 from __future__ import annotations
 
 import ast
+import configparser
 import errno
 import os
 import signal
@@ -17,8 +18,12 @@ import pytest
 import codecfake_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"codecfake_builder": "builder", "codecfake_evaluation": "evaluation"}
-PACKAGES["codecfake_detectors"] = "detectors"
+_CONFIG = configparser.ConfigParser()
+_CONFIG.read(ROOT / "setup.cfg")
+PACKAGES = dict(
+    line.split(" = ") for line in _CONFIG["options"]["package_dir"].strip().splitlines()
+)
+"""Every installed package and its folder, as setup.cfg maps them."""
 SCRIPTS = {"detectors/lfcc_gmm/leave_one_out.py"}
 """A developer's ``python -m`` measurement on the fixtures, not a command (see its docstring)."""
 

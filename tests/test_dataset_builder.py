@@ -7,6 +7,7 @@ import datasets
 import pytest
 
 import codecfake
+from codecfake_builder.hf_builder import Codecfake
 from testkit.release_factory import Release, dataset_row_key, make_release, spec_configs
 
 CONDITIONS = ("C3", "C7", "A1", "A3")
@@ -19,9 +20,7 @@ def release(tmp_path_factory) -> Release:
 
 @pytest.mark.parametrize("config", ["en_C3", "C7", "en_A1", "A3", "zh"])
 def test_the_builder_reads_a_release_into_each_configuration(release, tmp_path, config):
-    builder = codecfake.Codecfake(
-        config_name=config, data_dir=str(release.root), cache_dir=str(tmp_path)
-    )
+    builder = Codecfake(config_name=config, data_dir=str(release.root), cache_dir=str(tmp_path))
     builder.download_and_prepare()
     expected = release.expected_rows(*spec_configs(CONDITIONS)[config])
     loaded = builder.as_dataset()
@@ -36,7 +35,7 @@ def test_the_builder_reads_a_release_into_each_configuration(release, tmp_path, 
 
 
 def test_every_configuration_of_the_definition_is_a_builder_configuration():
-    configs = codecfake.Codecfake.BUILDER_CONFIGS
+    configs = Codecfake.BUILDER_CONFIGS
     assert [c.name for c in configs] == list(codecfake.CONFIGS)
     assert all(c.definition is codecfake.CONFIGS[c.name] for c in configs)
     assert all(c.description == c.definition.description for c in configs)

@@ -16,7 +16,7 @@ import safetensors.torch
 import torch
 
 import codecfake
-from codecfake import decode_audio_bytes
+from codecfake_core.audio import decode_audio_bytes
 from codecfake_detectors.data import official_cut
 from codecfake_detectors.models import build_backend
 from codecfake_detectors.models.aasist import (

@@ -27,7 +27,15 @@ def test_setup_cfg_lists_every_package_folder() -> None:
 
 
 def test_rooms_named_like_a_project_s_own_packages_do_not_shadow(tmp_path: Path) -> None:
-    for name in ("evaluation", "builder", "baseline", "detectors", "codecfake-data"):
+    for name in (
+        "evaluation",
+        "builder",
+        "baseline",
+        "detectors",
+        "core",
+        "demo",
+        "codecfake-data",
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("raise ImportError('a project package')\n")
     trials = [("p225_001.wav", 0.9, "real"), ("p225_002.wav", 0.2, "real")]
@@ -35,7 +43,7 @@ def test_rooms_named_like_a_project_s_own_packages_do_not_shadow(tmp_path: Path)
     scores = tmp_path / "F01_result.txt"
     scores.write_text("".join(f"{name} {score} {label}\n" for name, score, label in trials))
     api = subprocess.run(
-        [sys.executable, "-c", "import codecfake; print(codecfake.evaluate, codecfake.eer)"],
+        [sys.executable, "-c", "import codecfake_evaluation as e; print(e.evaluate, e.eer)"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -22,6 +22,7 @@ import yaml
 import codecfake
 import codecfake_cli
 from codecfake_builder.folder.prepare import prepare
+from codecfake_core.audio import with_fast_audio
 from testkit.release_factory import (
     DEFAULT_CONDITIONS,
     Release,
@@ -155,8 +156,8 @@ def test_fast_audio_matches_default_decoding(built, cache):
     _, folder = built
     loaded = datasets.load_dataset(str(folder), "C4", split="test", cache_dir=cache)
     streamed = datasets.load_dataset(str(folder), "C4", split="test", streaming=True)
-    fast_rows = list(codecfake.with_fast_audio(loaded))
-    fast_stream = list(codecfake.with_fast_audio(streamed))
+    fast_rows = list(with_fast_audio(loaded))
+    fast_stream = list(with_fast_audio(streamed))
     assert [r["file"] for r in fast_stream] == loaded["file"]
     for default, fast, fast_streamed in zip(loaded, fast_rows, fast_stream, strict=True):
         reference = np.asarray(default["audio"]["array"], dtype=np.float32).reshape(-1)
@@ -173,7 +174,7 @@ def test_fast_audio_matches_default_decoding(built, cache):
 def test_fast_audio_on_a_dataset_dict(built, cache):
     _, folder = built
     loaded = datasets.load_dataset(str(folder), "en_C1", cache_dir=cache)
-    fast = codecfake.with_fast_audio(loaded)
+    fast = with_fast_audio(loaded)
     assert set(fast) == {"train", "validation", "test"}
     assert fast["validation"][0]["audio"]["sampling_rate"] == 16_000
 

@@ -214,7 +214,7 @@ def _usage(configs: list[FolderConfig]) -> str:
     return f"""\
 ```python
 import datasets
-import codecfake  # pip install codecfake: fast audio access without torch
+from codecfake_core import with_fast_audio  # pip install codecfake: fast audio without torch
 
 ds = datasets.load_dataset("codecfake", "{example}", split="{split}")   # a local folder named codecfake, or a Hub id
 print(ds[0]["label"], ds[0]["audio"]["sampling_rate"])
@@ -222,6 +222,6 @@ print(ds[0]["label"], ds[0]["audio"]["sampling_rate"])
 stream = datasets.load_dataset("codecfake", "{example}", split="{split}", streaming=True)
 print(next(iter(stream))["file"])
 
-fast = codecfake.with_fast_audio(ds)     # soundfile + soxr: arrays at 16 kHz, several times faster
+fast = with_fast_audio(ds)     # soundfile + soxr: arrays at 16 kHz, several times faster
 print(fast[0]["audio"]["array"].shape)
 ```"""

@@ -14,11 +14,8 @@ import numpy as np
 import soundfile
 
 from codecfake import CONDITIONS_FILE, RELEASE_SPLIT_DIR, Condition
-from codecfake_core.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from codecfake_core.io import atomic_write_json, atomic_write_text
 from codecfake_core.labels import format_label_line
-
-atomic_write = atomic_write_bytes
-"""The old name, still imported by :mod:`codecfake_builder.demo.cli`; new code imports :mod:`codecfake_core.io`."""
 
 
 def split_folder(split: str, condition: str) -> str:

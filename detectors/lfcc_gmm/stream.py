@@ -1,6 +1,6 @@
 """Clips for the baseline, streamed from any configuration of a prepared folder or a Hub repo.
 
-Streaming keeps memory flat whatever the split size, and :func:`codecfake.with_fast_audio`
+Streaming keeps memory flat whatever the split size, and :func:`codecfake_core.audio.with_fast_audio`
 decodes with soundfile + soxr, so neither training nor scoring needs torch.
 """
 

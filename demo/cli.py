@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .synthetic import SyntheticCorpora
+    from codecfake_builder.sources.synthetic import SyntheticCorpora
 
 DEMO_EPILOG = """\
 examples:
@@ -103,7 +103,8 @@ def _loading_summary(dataset: Path, cache: Path) -> list[str]:
     """What ``load_dataset`` gives, in memory and streaming, on the folder just prepared."""
     import datasets
 
-    from codecfake import DEFAULT_CONFIG, LABEL_NAMES, with_fast_audio
+    from codecfake import DEFAULT_CONFIG, LABEL_NAMES
+    from codecfake_core.audio import with_fast_audio
 
     lines = []
     in_memory = datasets.load_dataset(str(dataset), DEFAULT_CONFIG, cache_dir=str(cache))
@@ -135,7 +136,7 @@ def next_commands() -> str:
 
 
 def _conditions_table(release: Path, names: Sequence[str]) -> list[str]:
-    from codecfake import release_conditions
+    from codecfake_core.release import release_conditions
 
     conditions = release_conditions(release)
     rows = ["| condition | codec | in this demo |", "|---|---|---|"]
@@ -161,7 +162,7 @@ def write_report(
     seconds: float,
 ) -> Path:
     """A small Markdown report beside the outputs; written atomically like every other file."""
-    from ..synthesis.release import atomic_write
+    from codecfake_core.io import atomic_write_text
 
     total = 2 * size.speakers_per_language * size.utterances_per_speaker
     text = "\n".join(
@@ -196,7 +197,7 @@ def write_report(
             "",
         ]
     )
-    atomic_write(paths.report, text.encode("utf-8"))
+    atomic_write_text(paths.report, text)
     return paths.report
 
 
@@ -232,7 +233,7 @@ class demo:  # lower case: the class is the subcommand
     def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-        from .synthetic import make_synthetic_corpora
+        from codecfake_builder.sources.synthetic import make_synthetic_corpora
 
         started = time.perf_counter()
         size = QUICK if args.quick else FULL
@@ -280,9 +281,9 @@ class demo:  # lower case: the class is the subcommand
 def _synthesize(
     paths: DemoPaths, size: DemoSize, corpora: SyntheticCorpora, seed: int, progress: bool
 ) -> None:
-    from ..codecs import parse_codec_definitions
-    from ..synthesis.merge import merge_release
-    from ..synthesis.pipeline import Settings, run_shard
+    from codecfake_builder.codecs import parse_codec_definitions
+    from codecfake_builder.synthesis.merge import merge_release
+    from codecfake_builder.synthesis.pipeline import Settings, run_shard
 
     command = [
         "synthesize", "--vctk", str(corpora.vctk), "--aishell3", str(corpora.aishell3),
@@ -308,7 +309,7 @@ def _synthesize(
 
 
 def _prepare(paths: DemoPaths, progress: bool) -> None:
-    from ..folder.prepare import prepare
+    from codecfake_builder.folder.prepare import prepare
 
     command = ["prepare", str(paths.release), str(paths.dataset), "--no-size-check"]
     _step(3, "dataset folder (Parquet shards + card)", command)

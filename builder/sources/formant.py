@@ -5,7 +5,7 @@ moving f0 (jitter, declination, Mandarin lexical tones), vowel formants through 
 resonators, noise bursts for fricatives and plosives, nasal murmurs, syllable envelopes and a
 recording noise floor. Codecs then meet harmonics, formants and transients as in real speech,
 which pure tones would not exercise. ``espeak-ng`` is used instead when installed (see
-:mod:`codecfake_builder.demo.synthetic`); this is the fallback that always works.
+:mod:`codecfake_builder.sources.synthetic`); this is the fallback that always works.
 """
 
 from __future__ import annotations
