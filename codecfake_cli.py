@@ -27,57 +27,57 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the official release from Zenodo: resumable, md5-verified",
     ),
     "info": (
-        "codecfake_cli:info",
+        "codecfake_cli:Info",
         "print the conditions and configurations with their expected sizes",
     ),
     "prepare": (
-        "codecfake_builder.folder.cli:prepare",
+        "codecfake_builder.folder.cli:Prepare",
         "turn an extracted official release into a loadable dataset folder",
     ),
     "synthesize": (
-        "codecfake_builder.synthesis.cli:synthesize",
+        "codecfake_builder.synthesis.cli:Synthesize",
         "rebuild or extend Codecfake from VCTK/AISHELL-3 via codecs",
     ),
     "codecs": (
-        "codecfake_builder.codecs.cli:codecs",
+        "codecfake_builder.codecs.cli:Codecs",
         "list codec conditions, their checkpoints and what runs here",
     ),
     "merge-shards": (
-        "codecfake_builder.synthesis.cli:merge_shards",
+        "codecfake_builder.synthesis.cli:MergeShards",
         "fold finished synthesize shards into label files + provenance",
     ),
     "publish": (
-        "codecfake_builder.hub.cli:publish",
+        "codecfake_builder.hub.cli:Publish",
         "validate a dataset folder and upload it to a Hub dataset repo",
     ),
     "baseline": (
-        "codecfake_detectors.cli:baseline",
+        "codecfake_detectors.cli:Baseline",
         "train / score the reference LFCC-GMM countermeasure",
     ),
     "demo": (
-        "codecfake_demo.cli:demo",
+        "codecfake_demo.cli:Demo",
         "the whole pipeline on a synthetic corpus, offline, in minutes",
     ),
     "eval": (
-        "codecfake_evaluation.cli:eval",
+        "codecfake_evaluation.cli:Eval",
         "EER per condition from score files, as in the paper",
     ),
     "results": (
-        "codecfake_evaluation.cli:results",
+        "codecfake_evaluation.cli:Results",
         "result records side by side, with the paper's; --check",
     ),
     "train": (
-        "codecfake_detectors.cli:train",
+        "codecfake_detectors.cli:Train",
         "train Mel-LCNN / W2V2-LCNN / W2V2-AASIST (paper recipe)",
     ),
     "score": (
-        "codecfake_detectors.cli:score",
+        "codecfake_detectors.cli:Score",
         "score a split with a trained or published detector",
     ),
-    "detect": ("codecfake_detectors.cli:detect", "score your own audio files: real or fake"),
+    "detect": ("codecfake_detectors.cli:Detect", "score your own audio files: real or fake"),
 }
 """name -> (``module:command``, one-line help). The command is an object of its room's one
-``cli.py`` (a class named after the command) with ``add_arguments(parser)``, ``run(args) -> int``,
+``cli.py`` (a CamelCase class named after the command, such as ``Prepare``) with ``add_arguments(parser)``, ``run(args) -> int``,
 a docstring whose first paragraph is the description, an ``EPILOG`` and, for a command that
 resumes when rerun, ``resumes(args) -> bool`` (what Ctrl-C then tells the user)."""
 
@@ -96,7 +96,7 @@ run `codecfake COMMAND --help` for each command's options."""
 log = logging.getLogger("codecfake")
 
 
-class info:  # lower case: the class is the subcommand
+class Info:
     """Print the conditions and configurations with their expected sizes.
 
     The definition as tables, straight from :mod:`codecfake`.

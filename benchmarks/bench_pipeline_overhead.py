@@ -36,8 +36,9 @@ import soxr
 from codecfake_builder.codecs import parse_codec_definition
 from codecfake_builder.sources.synthetic import make_synthetic_corpora
 from codecfake_builder.synthesis.merge import merge_release
-from codecfake_builder.synthesis.pipeline import Settings, run_shard
+from codecfake_builder.synthesis.pipeline import run_shard
 from codecfake_builder.synthesis.provenance import iter_records
+from codecfake_builder.synthesis.settings import Settings
 
 RATE = 16_000
 ROWS = ("bare, sf.write", "bare, one write", "pipeline")

@@ -201,7 +201,7 @@ def write_report(
     return paths.report
 
 
-class demo:  # lower case: the class is the subcommand
+class Demo:
     """Run the whole benchmark on a small synthetic corpus, offline: corpus, codecs, dataset, detector, EER."""
 
     EPILOG = DEMO_EPILOG
@@ -283,7 +283,8 @@ def _synthesize(
 ) -> None:
     from codecfake_builder.codecs import parse_codec_definitions
     from codecfake_builder.synthesis.merge import merge_release
-    from codecfake_builder.synthesis.pipeline import Settings, run_shard
+    from codecfake_builder.synthesis.pipeline import run_shard
+    from codecfake_builder.synthesis.settings import Settings
 
     command = [
         "synthesize", "--vctk", str(corpora.vctk), "--aishell3", str(corpora.aishell3),

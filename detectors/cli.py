@@ -7,7 +7,7 @@ scores your own audio files. `--model lfcc-gmm` (train) and an lfcc-gmm run fold
 detect) run the reference baseline under the same commands; `codecfake baseline train|score`
 runs it with all of its own options (the work is :mod:`codecfake_detectors.lfcc_gmm`).
 
-Each command is a class here (``codecfake_cli`` reads ``codecfake_detectors.cli:train`` and so
+Each command is a class here (``codecfake_cli`` reads ``codecfake_detectors.cli:Train`` and so
 on), so the four share their options and this one module.
 """
 
@@ -151,7 +151,7 @@ def _positive(text: str) -> int:
     return value
 
 
-class train:  # lower case: the class is the subcommand
+class Train:
     """Train a detector with the paper's recipe, from the loader; resumes when rerun."""
 
     EPILOG = TRAIN_EPILOG
@@ -193,9 +193,9 @@ class train:  # lower case: the class is the subcommand
         from codecfake import CodecfakeError
 
         if args.model == "lfcc-gmm":
-            from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+            from .cut import OFFICIAL_INPUT_SAMPLES
 
-            _refuse_for_baseline(args, train.add_arguments, NEURAL_TRAIN_OPTIONS, "train")
+            _refuse_for_baseline(args, Train.add_arguments, NEURAL_TRAIN_OPTIONS, "train")
             return _baseline_train(
                 args.dataset,
                 args.config,
@@ -324,7 +324,7 @@ def _baseline_model(model: Path) -> Path | None:
     return model if model.suffix == ".npz" else None
 
 
-class score:
+class Score:
     """Score a split into the official `filename score label` file; resumes when rerun."""
 
     EPILOG = SCORE_EPILOG
@@ -353,9 +353,9 @@ class score:
     def run(args: argparse.Namespace) -> int:
         if _baseline_model(args.model):
             _refuse_for_baseline(
-                args, score.add_arguments, (*NEURAL_RUN_OPTIONS, "--num-workers"), "score"
+                args, Score.add_arguments, (*NEURAL_RUN_OPTIONS, "--num-workers"), "score"
             )
-            from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+            from .cut import OFFICIAL_INPUT_SAMPLES
 
             return _baseline_score(args, OFFICIAL_INPUT_SAMPLES)
         from tqdm import tqdm
@@ -392,7 +392,7 @@ class score:
         return 0
 
 
-class detect:
+class Detect:
     """Score your own audio files (any format soundfile reads, any rate) and decide real/fake."""
 
     EPILOG = DETECT_EPILOG
@@ -444,7 +444,7 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
     if baseline_path is not None:
         from .lfcc_gmm.gmm import load_model
 
-        _refuse_for_baseline(args, detect.add_arguments, NEURAL_RUN_OPTIONS, "detect")
+        _refuse_for_baseline(args, Detect.add_arguments, NEURAL_RUN_OPTIONS, "detect")
         gmm = load_model(baseline_path)
         threshold, stored = 0.0, "lfcc-gmm log-likelihood ratio"
 
@@ -475,7 +475,7 @@ def _detect_scorer(args: argparse.Namespace) -> tuple[Any, float]:
 
 
 def _add_baseline_source(parser: argparse.ArgumentParser, default_split: str) -> None:
-    from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+    from .cut import OFFICIAL_INPUT_SAMPLES
 
     parser.add_argument("--dataset", required=True, help="prepared dataset folder or Hub id")
     parser.add_argument(
@@ -494,7 +494,7 @@ def _add_baseline_source(parser: argparse.ArgumentParser, default_split: str) ->
     )
 
 
-class baseline:
+class Baseline:
     """Train and run the reference countermeasure (LFCC features + a GMM pair), on CPU, from a stream.
 
     `train` streams a split of any configuration, fits one Gaussian mixture to the LFCC frames of

@@ -28,7 +28,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 import codecfake
 from codecfake_core.audio import decode_audio_bytes
 
-from .lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+from .cut import official_cut
 
 log = logging.getLogger("codecfake")
 
@@ -37,22 +37,6 @@ Item = tuple[torch.Tensor, int, str]
 
 SHUFFLE_BUFFER = 1_000
 """Raw rows a shuffled stream mixes (undecoded WAV bytes: roughly 100-300 MB)."""
-
-
-def official_cut(waveform: np.ndarray, samples: int = OFFICIAL_INPUT_SAMPLES) -> np.ndarray:
-    """The first ``samples`` samples; a shorter clip is repeated whole until it is long enough.
-
-    This is what every official loader feeds the detectors, for training and for scoring alike.
-    """
-    if len(waveform) == 0:
-        raise ValueError("empty clip")
-    cut = np.empty(samples, dtype=np.float32)
-    filled = 0
-    while filled < samples:
-        piece = waveform[: samples - filled]
-        cut[filled : filled + len(piece)] = piece
-        filled += len(piece)
-    return cut
 
 
 def collate_clips(items: list[Item]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -218,7 +202,7 @@ def dataset_fingerprint(dataset: str, config: str | None, split: str) -> dict[st
     """
     import datasets
 
-    from codecfake_builder.folder.manifest import FolderManifest, is_dataset_folder
+    from codecfake_core.dataset_folder import FolderManifest, is_dataset_folder
 
     try:
         builder = datasets.load_dataset_builder(dataset, config)

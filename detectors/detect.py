@@ -18,7 +18,7 @@ import torch
 import codecfake
 from codecfake_core.audio import decode_audio_bytes
 
-from .data import official_cut
+from .cut import official_cut
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 `results` compares result records side by side, the paper's first, and re-checks them. The work
 is :mod:`codecfake_evaluation.pipeline` and :mod:`codecfake_evaluation.compare`; this module
 turns options into their settings and prints. Each command is a class here (``codecfake_cli``
-reads ``codecfake_evaluation.cli:eval`` and ``codecfake_evaluation.cli:results``).
+reads ``codecfake_evaluation.cli:Eval`` and ``codecfake_evaluation.cli:Results``).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _by(text: str) -> tuple[str, ...]:
     return keys
 
 
-class eval:  # lower case: the class is the subcommand (the builtin is never needed here)
+class Eval:
     """Score a detector: the EER per condition, as in the paper, from one or more score files.
 
     Score files are the official `filename score label` text (plain or .gz; labels real/fake or
@@ -249,7 +249,7 @@ _TABLE_OPTIONS = {
 """The options that shape the comparison table, each with whether a run gave it."""
 
 
-class results:
+class Results:
     """Compare detectors: result records side by side, the paper's as the first rows, re-checked.
 
     Each record is a JSON written by `codecfake eval --record`. The table has one row per record

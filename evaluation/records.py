@@ -65,7 +65,7 @@ def dataset_facts(settings: EvalSettings) -> dict[str, Any]:
         fingerprint = ExtractedRelease(release).fingerprint()
         return {"source": "release", "fingerprint": fingerprint, "label_rows": splits}
     if settings.dataset:
-        from codecfake_builder.folder.manifest import FolderManifest, folder_configs, manifest_path
+        from codecfake_core.dataset_folder import FolderManifest, folder_configs, manifest_path
 
         folder = Path(settings.dataset)
         manifest = FolderManifest.read(folder)

@@ -15,8 +15,8 @@ from codecfake_builder.codecs import load_codec, parse_codec_definition
 from codecfake_builder.folder.prepare import _recorded_checkpoints
 from codecfake_builder.sources.manifest import Utterance
 from codecfake_builder.synthesis.decode import Source
-from codecfake_builder.synthesis.pipeline import Settings
 from codecfake_builder.synthesis.provenance import FileRecord, RunLog, iter_records, write_jsonl
+from codecfake_builder.synthesis.settings import Settings
 from codecfake_builder.synthesis.work import Output
 from codecfake_builder.synthesis.writer import BatchWriter
 

@@ -21,7 +21,7 @@ from helpers.plugins import install_plugin
 from codecfake import CodecfakeError
 from codecfake_builder.sources.synthetic import make_synthetic_corpora
 from codecfake_builder.synthesis.provenance import iter_records
-from codecfake_builder.synthesis.settings import SETTINGS_FILE, record_settings
+from codecfake_builder.synthesis.recorded import SETTINGS_FILE, record_settings
 from codecfake_cli import main
 
 TESTS = Path(__file__).parent

@@ -13,7 +13,8 @@ from helpers.detector_fixtures import CONFIG, make_dataset
 from torch.utils.data import DataLoader
 
 import codecfake
-from codecfake_detectors.data import clip_dataset, dataset_fingerprint, official_cut
+from codecfake_detectors.cut import official_cut
+from codecfake_detectors.data import clip_dataset, dataset_fingerprint
 
 CUT = 64_600
 

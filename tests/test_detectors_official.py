@@ -17,7 +17,7 @@ import torch
 
 import codecfake
 from codecfake_core.audio import decode_audio_bytes
-from codecfake_detectors.data import official_cut
+from codecfake_detectors.cut import official_cut
 from codecfake_detectors.models import build_backend
 from codecfake_detectors.models.aasist import (
     GraphAttentionLayer,

@@ -269,7 +269,7 @@ def _check_a_score_by_hand(dataset: Path, run: Path, scores: Path) -> None:
     import soundfile
     import soxr
 
-    from codecfake_detectors.data import official_cut
+    from codecfake_detectors.cut import official_cut
     from codecfake_detectors.run import load_detector
 
     written = {line.split()[0]: float(line.split()[1]) for line in scores.read_text().splitlines()}

@@ -83,7 +83,7 @@ def test_add_keeps_every_shard_and_adds_the_new_configurations(base, c8_release,
 def test_a_folder_made_before_keeps_its_conditions_json_manifest(base, c8_release):
     """Folders prepared before the manifest had its own name used ``conditions.json``: they are
     read, and ``--add`` updates that file rather than leave two manifests to publish."""
-    from codecfake_builder.folder.manifest import (
+    from codecfake_core.dataset_folder import (
         LEGACY_MANIFEST,
         MANIFEST,
         FolderManifest,

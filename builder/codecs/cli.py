@@ -67,7 +67,7 @@ def status(family: str) -> str:
     return "ready"
 
 
-class codecs:  # lower case: the class is the subcommand
+class Codecs:
     """List every condition a codec can be loaded for, its family and checkpoint, and whether it
     runs here (its package or plugin is installed); where codecfake does not download a family's
     weights, where to fetch them, their licence, and whether they are only the closest public

@@ -19,9 +19,9 @@ from typing import Any
 
 import codecfake
 
-from .backends.weight_free import compression_level
 from .base import CodecSpec
 from .errors import CodecSpecError, UnknownConditionError
+from .lossy import compression_level
 
 
 @dataclass(frozen=True)

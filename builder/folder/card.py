@@ -18,14 +18,13 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import codecfake
-from codecfake_core.io import atomic_write_text
-
-from .manifest import (
+from codecfake_core.dataset_folder import (
     FolderConfig,
     FolderManifest,
     Provenance,
     folder_configs,
 )
+from codecfake_core.io import atomic_write_text
 
 TAGS = ["audio-deepfake-detection", "anti-spoofing", "neural-audio-codec", "speech"]
 

@@ -49,7 +49,7 @@ def _checkpoint(text: str) -> tuple[str, str]:
     return name, value
 
 
-class prepare:  # lower case: the class is the subcommand
+class Prepare:
     """Turn an extracted Codecfake release into a dataset folder that ``load_dataset`` reads."""
 
     EPILOG = PREPARE_EPILOG

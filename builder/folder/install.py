@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from codecfake import CodecfakeError
-
-from .manifest import LEGACY_MANIFEST, MANIFEST, FolderManifest, manifest_path
+from codecfake_core.dataset_folder import LEGACY_MANIFEST, MANIFEST, FolderManifest, manifest_path
 
 OWNED_TREES = ("data", "provenance")
 CARD = "README.md"

@@ -17,7 +17,6 @@ reads the copy from its own folder.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from typing import NamedTuple
 
 import codecfake
 from codecfake import Condition, Part, ReleaseError
+from codecfake_core.dataset_folder import KeyedReals
 from codecfake_core.labels import LabelRow, label_text_rows
 from codecfake_core.release import ReleaseClip, clip_from_label, declared_conditions
 from codecfake_core.release_source import ClipRef, LabelFile, ReleaseSource
@@ -62,22 +62,6 @@ class Listed(NamedTuple):
     file: str
     condition: str
     language: str
-
-
-@dataclass(frozen=True)
-class KeyedReals:
-    """A keyed real part: the label files that list its clips, and those that hold this version."""
-
-    listed_by: tuple[str, ...]
-    holders: tuple[str, ...]
-
-    @property
-    def group(self) -> str:
-        text = ",".join(self.listed_by) + "|" + ",".join(self.holders)
-        return f"{codecfake.REAL_CONDITION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-
-    def to_dict(self) -> dict[str, list[str]]:
-        return {"listed_by": list(self.listed_by), "holders": list(self.holders)}
 
 
 def summarise(items: list[str]) -> str:

@@ -20,6 +20,15 @@ from pathlib import Path
 
 import codecfake
 from codecfake import CodecfakeError, Part, ReleaseError
+from codecfake_core.dataset_folder import (
+    MANIFEST,
+    FolderConfig,
+    FolderManifest,
+    Provenance,
+    folder_configs,
+    is_dataset_folder,
+    manifest_path,
+)
 from codecfake_core.io import atomic_write_text, run_lock, temporaries
 from codecfake_core.processes import worker_pool
 from codecfake_core.release_source import (
@@ -32,15 +41,6 @@ from codecfake_core.release_source import (
 from ..synthesis.provenance import iter_records
 from .card import write_card
 from .install import check_collisions, install, owned_files
-from .manifest import (
-    MANIFEST,
-    FolderConfig,
-    FolderManifest,
-    Provenance,
-    folder_configs,
-    is_dataset_folder,
-    manifest_path,
-)
 from .plan import (
     SKIP_DAMAGED_OPTION,
     ReleasePlan,

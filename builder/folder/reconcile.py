@@ -14,10 +14,9 @@ from pathlib import Path
 
 import codecfake
 from codecfake import CodecfakeConfig, ReleaseError
+from codecfake_core.dataset_folder import FolderConfig, FolderManifest, configurations, part_rows
 
-from .manifest import FolderConfig, FolderManifest, configurations
 from .plan import ReleasePlan
-from .shards import part_rows
 
 
 @dataclass(frozen=True)

@@ -242,8 +242,3 @@ def write_in_archive_order(
 def shard_files(path: Path) -> list[str]:
     """The ``file`` column of a shard: cheap to read, and enough to tell which clips it holds."""
     return pq.read_table(path, columns=["file"]).column("file").to_pylist()
-
-
-def part_rows(folder: Path, part: Part) -> int:
-    """Rows a stored part holds, from its shards' footers (no audio is read)."""
-    return sum(pq.read_metadata(p).num_rows for p in sorted(folder.glob(part.pattern)))

@@ -20,7 +20,7 @@ the token comes from HF_TOKEN or from `hf auth login`, and needs write access to
 HF_ENDPOINT (or --endpoint) points at another Hub, e.g. a mirror."""
 
 
-class publish:  # lower case: the class is the subcommand
+class Publish:
     """Publish a prepared dataset folder to a Hugging Face Hub dataset repository, resumably."""
 
     EPILOG = PUBLISH_EPILOG

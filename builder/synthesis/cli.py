@@ -20,7 +20,8 @@ from pathlib import Path
 from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError
 
 from ..sources.vctk import MICROPHONES
-from .pipeline import Settings, run_shard
+from .pipeline import run_shard
+from .settings import Settings
 
 SYNTHESIZE_EPILOG = """\
 examples:
@@ -56,7 +57,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-class synthesize:  # lower case: the class is the subcommand
+class Synthesize:
     """Rebuild or extend Codecfake: pass VCTK and AISHELL-3 through neural codecs into a release tree."""
 
     EPILOG = SYNTHESIZE_EPILOG
@@ -197,7 +198,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-class merge_shards:
+class MergeShards:
     """Fold finished synthesis shards into the release: label files, provenance, failure report."""
 
     EPILOG = MERGE_EPILOG

@@ -16,10 +16,8 @@ from codecfake import CONDITIONS, CodecfakeError
 from codecfake_core.io import temporaries
 
 from ..codecs import CodecSpec, release_condition
-from .pipeline import STATE_DIR
 from .provenance import PROVENANCE_FILE, FileRecord, file_of, iter_lines, write_lines
-from .release import write_conditions_file, write_label_files
-from .settings import (
+from .recorded import (
     CONDITIONS_KEY,
     SETTINGS_FILE,
     ConditionRecord,
@@ -27,6 +25,8 @@ from .settings import (
     read_settings,
     record_of_file,
 )
+from .release import write_conditions_file, write_label_files
+from .settings import STATE_DIR
 
 FAILURES_FILE = "failures.jsonl"
 _SHARD_FILE = re.compile(r"^shard-(\d+)-of-(\d+)\.")

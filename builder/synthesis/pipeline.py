@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codecfake import CODEC_CONDITIONS, SAMPLING_RATE, CodecfakeError, utterance_language
+from codecfake import CodecfakeError, utterance_language
 from codecfake_core.environment import resolve_device
 from codecfake_core.io import atomic_write_bytes, run_lock
 
@@ -24,57 +24,18 @@ from ..sources.manifest import Utterance
 from ..sources.vctk import prepare_vctk
 from .decode import decoded_batches
 from .provenance import PROVENANCE_FILE, RunLog, write_jsonl
-from .settings import SETTINGS_FILE, check_run_settings, condition_record, record_settings
+from .recorded import SETTINGS_FILE, check_run_settings, condition_record, record_settings
+from .settings import SETTINGS_LOCK, STATE_DIR, Settings
 from .splits import SplitPlan, plan_from_labels, seeded_plan, split_counts
 from .work import make_batches, plan_outputs, shard_batches
 from .writer import BatchWriter
 
-STATE_DIR = ".synthesize"
-"""Per-shard logs and markers; the merge folds them into the release and removes the folder."""
-SETTINGS_LOCK = "settings.lock"
-"""In STATE_DIR: serialises the shards that record their settings at the same moment."""
 CORPORA: dict[str, tuple[str, Callable[..., list[Utterance]]]] = {
     "en": ("VCTK", prepare_vctk),
     "zh": ("AISHELL-3", prepare_aishell3),
 }
 CodecLoader = Callable[..., Any]
 """``load_codec(spec, *, checkpoint, weights, device, seed) -> Codec`` (codecfake_builder.codecs)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """One run's options (the command line's, as data). ``fingerprint`` is the run-wide part
-    that decides output bytes, which every shard and every resume of a release must share (as
-    must each condition's codec and weights: :mod:`codecfake_builder.synthesis.settings`)."""
-
-    out: Path
-    corpora: Mapping[str, Path]  # language -> corpus root
-    conditions: tuple[str, ...] = CODEC_CONDITIONS
-    codecs: tuple[CodecSpec, ...] = ()  # new conditions: parse_codec_definitions("C8=...")
-    weights: str = "pretrained"
-    checkpoints: Mapping[str, str] = field(default_factory=dict)
-    splits_from: Path | None = None
-    seed: int = 0
-    device: str = "auto"
-    batch_size: int = 8
-    shard: tuple[int, int] = (0, 1)
-    sample_rate: int = SAMPLING_RATE
-    max_failures: int = 100
-    vctk_mic: str = "mic1"
-
-    def fingerprint(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "splits": "official" if self.splits_from else "seeded",
-            "weights": self.weights,
-            "sample_rate": self.sample_rate,
-            "batch_size": self.batch_size,
-            "vctk_mic": self.vctk_mic,
-        }
-
-    @property
-    def shard_tag(self) -> str:
-        return f"shard-{self.shard[0]}-of-{self.shard[1]}"
 
 
 @dataclass

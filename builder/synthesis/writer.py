@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +26,8 @@ from ..sources.manifest import Utterance
 from .decode import Source
 from .provenance import FileRecord, RunLog
 from .release import encode_wav
+from .settings import Settings
 from .work import Output
-
-if TYPE_CHECKING:
-    from .pipeline import Settings
 
 WRITER_THREADS = 4
 

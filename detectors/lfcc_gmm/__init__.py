@@ -8,6 +8,6 @@ scikit-learn, and the trained model is a file of plain arrays that loads without
 Modules: :mod:`codecfake_detectors.lfcc_gmm.lfcc` (features), :mod:`codecfake_detectors.lfcc_gmm.gmm` (the model and its file),
 :mod:`codecfake_detectors.lfcc_gmm.stream` (clips from a dataset), :mod:`codecfake_detectors.lfcc_gmm.train`, :mod:`codecfake_detectors.lfcc_gmm.score`,
 and :mod:`codecfake_detectors.lfcc_gmm.leave_one_out` (the fixture EER); ``codecfake baseline``
-is :class:`codecfake_detectors.cli.baseline`.
+is :class:`codecfake_detectors.cli.Baseline`.
 Nothing is imported here, so ``codecfake --help`` does not pay for SciPy.
 """

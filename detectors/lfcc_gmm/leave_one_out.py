@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cut import OFFICIAL_INPUT_SAMPLES
 from .gmm import GmmPair
 from .lfcc import LfccConfig, lfcc
-from .stream import OFFICIAL_INPUT_SAMPLES, crop
+from .stream import crop
 
 GENUINE = "genuine"
 

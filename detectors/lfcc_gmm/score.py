@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cut import OFFICIAL_INPUT_SAMPLES
 from ..score_file import ScoreFile
 from .gmm import GmmPair
-from .stream import OFFICIAL_INPUT_SAMPLES, Clip
+from .stream import Clip
 
 
 def run_identity(model_path: os.PathLike[str] | str, source: dict[str, Any]) -> str:

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-OFFICIAL_INPUT_SAMPLES = 64_600
-"""About 4 s at 16 kHz: what the official AASIST/LCNN detectors read from each clip."""
+from ..cut import OFFICIAL_INPUT_SAMPLES
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ import numpy as np
 
 from codecfake_core.io import atomic_write_json
 
+from ..cut import OFFICIAL_INPUT_SAMPLES
 from .gmm import CLASSES, GmmPair, save_model
 from .lfcc import LfccConfig, lfcc
-from .stream import OFFICIAL_INPUT_SAMPLES, Clip
+from .stream import Clip
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.json"

@@ -6,7 +6,7 @@ real, so the score written to a score file is ``softmax(logits)[:, 0]`` (higher 
 
 from __future__ import annotations
 
-from ..lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+from ..cut import OFFICIAL_INPUT_SAMPLES
 from .aasist import W2VAASIST
 from .detector import MODEL_NAMES, Detector, build_backend, build_detector, build_frontend
 from .lcnn import LCNN

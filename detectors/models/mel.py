@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+from ..cut import OFFICIAL_INPUT_SAMPLES
 
 SAMPLE_RATE = 16_000
 N_FFT = 512

@@ -15,7 +15,7 @@ import torch
 import codecfake
 from codecfake_core.hub import require_hub_model
 
-from ..lfcc_gmm.stream import OFFICIAL_INPUT_SAMPLES
+from ..cut import OFFICIAL_INPUT_SAMPLES
 
 HIDDEN_STATE = 5
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor's zero-mean unit-variance normalisation

@@ -6,11 +6,9 @@ The identity codec returns its input: it measures what the pipeline costs when t
 nothing. Its condition is ``identity`` (never a release name); put identity copies into a
 release as a numbered condition: ``--codec C8=identity``.
 
-libsndfile takes a "compression level" in [0, 1], not a bitrate. Its own mapping is linear
-(``ogg_opus.c``: 6 to 256 kbps per channel; ``mpeg_l3_encode.c``: MPEG-1 32..320 kbps at 32 kHz
-and up, MPEG-2 8..160 kbps at 16 to 24 kHz, MPEG-2.5 8..64 kbps below), so the level is
-that mapping inverted. MP3 runs in average-bitrate mode: unlike constant bitrate, libsndfile then
-decodes exactly the samples it encoded, with no encoder delay to trim.
+libsndfile takes a "compression level", not a bitrate (:mod:`..lossy` turns one into the other).
+MP3 runs in average-bitrate mode: unlike constant bitrate, libsndfile then decodes exactly the
+samples it encoded, with no encoder delay to trim.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ from codecfake_core.environment import package_versions
 from ..base import CodecSpec
 from ..errors import CodecSpecError
 from ..fingerprint import provenance
-
-OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
+from ..lossy import compression_level
 
 
 @dataclass(frozen=True)
@@ -44,28 +41,6 @@ FORMATS = {
     "opus": Format("OGG", "OPUS", None),
     "mp3": Format("MP3", "MPEG_LAYER_III", "AVERAGE"),
 }
-
-
-def bitrate_range(family: str, sample_rate: int) -> tuple[float, float]:
-    """The kbps libsndfile can encode ``family`` at, at ``sample_rate``."""
-    if family == "opus":
-        if sample_rate not in OPUS_RATES:
-            raise CodecSpecError(f"Opus runs at {OPUS_RATES} Hz, not {sample_rate} Hz")
-        return 6.0, 256.0
-    if sample_rate >= 32_000:
-        return 32.0, 320.0
-    if sample_rate >= 16_000:
-        return 8.0, 160.0
-    return 8.0, 64.0
-
-
-def compression_level(family: str, sample_rate: int, kbps: float) -> float:
-    low, high = bitrate_range(family, sample_rate)
-    if not low <= kbps <= high:
-        raise CodecSpecError(
-            f"{family} at {sample_rate} Hz encodes {low:g} to {high:g} kbps, not {kbps:g}"
-        )
-    return (high - kbps) / (high - low)
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """A prepared dataset folder: its manifest, and the configurations its shards make up.
 
+``prepare`` writes such a folder (:mod:`codecfake_builder.folder`); the evaluation
+(``--dataset``, result records) and the detectors' loader read it, so reading it lives here.
+
 The folder describes itself in ``codecfake_folder.json`` (beside README.md): the specs of
 conditions beyond the paper, which conditions the aggregates ``en``/``zh``/``all`` pool, where
 each condition came from, and which releases it was prepared from. Everything else (the card,
@@ -15,15 +18,37 @@ leave the old one beside it on the Hub.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 import codecfake
 from codecfake import CodecfakeConfig, Condition, Part
 
-from .plan import KeyedReals
-from .shards import part_rows
+
+@dataclass(frozen=True)
+class KeyedReals:
+    """A keyed real part: the label files that list its clips, and those that hold this version."""
+
+    listed_by: tuple[str, ...]
+    holders: tuple[str, ...]
+
+    @property
+    def group(self) -> str:
+        text = ",".join(self.listed_by) + "|" + ",".join(self.holders)
+        return f"{codecfake.REAL_CONDITION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"listed_by": list(self.listed_by), "holders": list(self.holders)}
+
+
+def part_rows(folder: Path, part: Part) -> int:
+    """Rows a stored part holds, from its shards' footers (no audio is read)."""
+    return sum(pq.read_metadata(p).num_rows for p in sorted(folder.glob(part.pattern)))
+
 
 MANIFEST = "codecfake_folder.json"
 LEGACY_MANIFEST = "conditions.json"
