@@ -23,8 +23,9 @@ log = logging.getLogger("codecfake")
 
 EVAL_EPILOG = f"""\
 examples:
-  # the paper's table for a released model (one official score file per condition)
-  codecfake eval --polarity free ../shared/fixtures/official_scores/codec_w2v2lcnn/*.txt.gz
+  # the paper's table for a released model: the authors' score files, one per condition
+  # (pretrained_model/<model>/result/ in the official countermeasure repository)
+  codecfake eval --polarity free codec_w2v2lcnn/result/*_result.txt
 
   # per-language rows, JSON for scripts, and a DET plot
   codecfake eval --by condition,language --json --det det.png scores/C*_result.txt
@@ -63,7 +64,7 @@ llr as they are, or prob (probabilities of real, turned into LLRs by logit)."""
 RESULTS_EPILOG = """\
 examples:
   # record two detectors, then compare them with the paper's
-  codecfake eval --polarity free --record results/lcnn.json ../shared/fixtures/official_scores/codec_w2v2lcnn/*.txt.gz
+  codecfake eval --polarity free --record results/lcnn.json codec_w2v2lcnn/result/*_result.txt
   codecfake eval --polarity free --record results/mine.json scores/*_result.txt
   codecfake results --paper results/*.json
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from codecfake_builder.folder import infos
 
+COMMITTED = Path(__file__).resolve().parents[1] / "dataset_infos.json"
+
 
 @pytest.fixture(scope="module")
 def committed() -> dict:
-    return json.loads(infos.DEFAULT_PATH.read_text(encoding="utf-8"))
+    return json.loads(COMMITTED.read_text(encoding="utf-8"))
 
 
 def sizes(committed: dict, config: str) -> dict[str, int]:
@@ -21,8 +24,8 @@ def sizes(committed: dict, config: str) -> dict[str, int]:
 def test_committed_file_is_what_the_generator_writes(tmp_path):
     regenerated = tmp_path / "dataset_infos.json"
     infos.main([str(regenerated)])
-    assert regenerated.read_bytes() == infos.DEFAULT_PATH.read_bytes(), (
-        "dataset_infos.json is stale: run `python -m codecfake_builder.folder.infos`"
+    assert regenerated.read_bytes() == COMMITTED.read_bytes(), (
+        "dataset_infos.json is stale: run `python -m codecfake_builder.folder.infos dataset_infos.json`"
     )
 
 

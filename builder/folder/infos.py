@@ -1,8 +1,10 @@
 """Write ``dataset_infos.json``: the features and split sizes of every configuration of the
 complete release, generated from the definition in :mod:`codecfake` so that it is never typed by hand.
 
-Run ``python -m codecfake_builder.folder.infos`` after changing a fact in ``codecfake.py``; a test checks that the
-committed file is what this writes, and that its numbers add up to the paper's.
+Run ``python -m codecfake_builder.folder.infos dataset_infos.json`` (from a checkout's root)
+after changing a fact in ``codecfake.py``; a test checks that the committed file is what this
+writes, and that its numbers add up to the paper's. It writes where it is told, never beside
+the installed package.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from typing import Any
 
 import codecfake
 from codecfake_core.compat import info_to_yaml_dict
-
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "dataset_infos.json"
 
 
 def dataset_infos(
@@ -49,7 +49,10 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DEFAULT_PATH
+    if len(args) != 1:
+        print("usage: python -m codecfake_builder.folder.infos PATH (dataset_infos.json)")
+        return 2
+    path = Path(args[0])
     path.write_text(render(), encoding="utf-8")
     print(f"wrote {path} ({len(dataset_infos())} configurations)")
     return 0

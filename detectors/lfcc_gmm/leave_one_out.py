@@ -7,7 +7,7 @@ utterance's clips, so no test utterance is ever heard in training. Scores of all
 into one EER. With 5 utterances that is 5 real trials against 75 fakes: a tiny, noisy figure that
 says the features see real codec artefacts, not how well the baseline generalises.
 
-    python -m codecfake_detectors.lfcc_gmm.leave_one_out ../shared/fixtures/vctk_codec_samples
+    python -m codecfake_detectors.lfcc_gmm.leave_one_out FOLDER   # genuine+*.wav, <codec>+*.wav
 """
 
 from __future__ import annotations
