@@ -230,26 +230,33 @@ def test_ctrl_c_offers_a_rerun_only_where_work_is_kept(tmp_path) -> None:
 
 
 def test_each_room_has_one_cli_and_no_library_module_parses_arguments() -> None:
-    rooms = {}
+    """A room's commands live in its ``cli.py``, or in a ``cli`` package of one module per
+    command when it has several big ones; nothing else parses arguments."""
+
+    def is_cli(path: Path) -> bool:
+        return path.name == "cli.py" or path.parent.name == "cli"
+
+    rooms = set()
     for target, _help in codecfake_cli.COMMANDS.values():
         module, sep, name = target.partition(":")
         assert sep and name, f"{target}: every command is module:name"
+        assert name[0].isupper(), f"{target}: a command is a CamelCase class"
         if module == "codecfake_cli":
             continue
         package, *inner, leaf = module.split(".")
-        assert leaf == "cli", f"{target}: commands live in their room's cli.py"
-        rooms[module] = ROOT / PACKAGES[package] / Path(*inner) / "cli.py"
+        assert leaf == "cli", f"{target}: commands live in their room's cli"
+        rooms.add(ROOT / PACKAGES[package] / Path(*inner))
     found = {
-        path
+        path.parent if path.name == "cli.py" else path.parent.parent
         for folder in PACKAGES.values()
         for path in (ROOT / folder).rglob("*.py")
-        if path.name.endswith("cli.py")
+        if is_cli(path)
     }
-    assert found == set(rooms.values())  # one cli.py per room, each a room's with commands
+    assert found == rooms  # one cli per room, each a room's with commands
     parsers = {
         path.relative_to(ROOT).as_posix()
         for folder in PACKAGES.values()
         for path in (ROOT / folder).rglob("*.py")
-        if "argparse" in path.read_text(encoding="utf-8") and path.name != "cli.py"
+        if "argparse" in path.read_text(encoding="utf-8") and not is_cli(path)
     }
     assert parsers == SCRIPTS
