@@ -32,7 +32,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch first, pinned to the CPU wheel this machine carries; torchcodec 0.13 is the last
   # release that imports beside a CPU torch (later wheels are CUDA-linked).
   "$VENV/bin/pip" install -q "torch==2.13.0" 2>&1 | grep -v '^WARNING: Location' || true
-  "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
+  # setuptools always notes "Editable installation" for a package_dir layout, and pip 26 shows
+  # backend notes: informational only, and the first thing a new user would read. Filtered.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test]" 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -c "import codecfake, torchcodec, transformers" 
   echo "$want" > "$stamp"
 fi
