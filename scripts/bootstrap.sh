@@ -39,13 +39,3 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -c "import codecfake, torchcodec, transformers" 
   echo "$want" > "$stamp"
 fi
-
-# Opt-in: SpeechTokenizer (C2), CODECFAKE_SPEECHTOKENIZER=1. Its torchaudio dependency is a CUDA
-# build on PyPI; beside a CPU torch it imports once its compiled libraries are gone (pure Python).
-if [ "${CODECFAKE_SPEECHTOKENIZER:-0}" = 1 ] && ! "$VENV/bin/python" -c "import speechtokenizer" 2>/dev/null; then
-  echo "bootstrap: installing SpeechTokenizer (codecfake[speechtokenizer])" >&2
-  "$VENV/bin/pip" install -q -e ".[speechtokenizer]" 2>&1 | grep -v '^WARNING: Location' || true
-  lib=$("$VENV/bin/python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib")')
-  rm -f "$lib"/*.so
-  "$VENV/bin/python" -c "import speechtokenizer"
-fi

@@ -26,7 +26,11 @@ from codecfake_builder.codecs import (
 )
 from codecfake_builder.codecs.backends import soundstream
 from codecfake_builder.codecs.backends.seanet import random_model
-from codecfake_builder.codecs.backends.seanet_weights import official_shapes, official_slots
+from codecfake_builder.codecs.backends.seanet_weights import (
+    official_shapes,
+    official_slots,
+    vq_layers_slot,
+)
 from codecfake_builder.codecs.base import DiscreteCodec
 from codecfake_core.checkpoints import read_torch_file
 from testkit.codecs_audio import assert_resynthesis, speech_clips
@@ -126,7 +130,7 @@ def test_random_weights_keep_lengths_and_code_shapes(
 def test_full_size_is_the_released_architecture() -> None:
     reference = codec_reference(REFERENCE)
     model = random_model(soundstream.FULL, seed=0)
-    shapes = official_shapes(model, official_slots(model, soundstream.quantizer_slot))
+    shapes = official_shapes(model, official_slots(model, vq_layers_slot))
     assert {f"module.{key}": shape for key, shape in shapes.items()} == reference.keys_full()
 
 
@@ -137,7 +141,7 @@ def test_a_checkpoint_in_the_released_format_loads_at_any_width(
     off the tensors and runs as the model it came from."""
     model = random_model(soundstream.SMALL, seed=7)
     path = tmp_path / CHECKPOINT
-    torch.save(official_state_dict(model, soundstream.quantizer_slot, prefix="module."), path)
+    torch.save(official_state_dict(model, vq_layers_slot, prefix="module."), path)
     loaded = load_codec("C1", checkpoint=str(path))
     random = load_codec("C1", weights="random", seed=7)
     assert loaded.provenance["weights_sha256"] == random.provenance["weights_sha256"]

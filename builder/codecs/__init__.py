@@ -9,11 +9,11 @@ The pipeline needs only this package's top level::
     fakes = codec.resynthesize([wave_24k, ...])       # same lengths, float32
     codec.provenance                                  # checkpoint, weights hash, versions
 
-Backends: EnCodec, DAC and Mimi through transformers; SoundStream and FunCodec as their
-published weights mapped onto transformers' EnCodec model; AudioDec and HiFi-Codec (AcademiCodec)
-built in, on torch (these four also ``encode`` to their codes, see :class:`DiscreteCodec`);
-SpeechTokenizer through its package; Opus and MP3 through libsndfile; an identity codec; and
-plugins (entry-point group ``codecfake.codecs``) for anything else.
+Backends: EnCodec, DAC and Mimi through transformers; SoundStream, SpeechTokenizer and FunCodec
+as their published weights mapped onto transformers' EnCodec model; AudioDec and HiFi-Codec
+(AcademiCodec) built in, on torch (these five also ``encode`` to their codes, see
+:class:`DiscreteCodec`); Opus and MP3 through libsndfile; an identity codec; and plugins
+(entry-point group ``codecfake.codecs``) for anything else.
 """
 
 from .base import Codec, CodecSpec, DiscreteCodec

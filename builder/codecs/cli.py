@@ -43,7 +43,6 @@ def status(family: str) -> str:
     """``ready``, or what is missing for ``family`` to run here (no model is built)."""
     from importlib.util import find_spec
 
-    from .errors import MissingPackageError
     from .plugins import ENTRY_POINT_GROUP, installed_plugins
     from .registry import FAMILIES
 
@@ -52,13 +51,6 @@ def status(family: str) -> str:
         find_spec("torch") is None or find_spec("transformers") is None
     ):
         return "missing: pip install 'codecfake[codecs]'"
-    if route == "package":
-        from .backends.speechtokenizer_codec import require_package
-
-        try:
-            require_package()
-        except MissingPackageError:
-            return "missing: pip install 'codecfake[speechtokenizer]' (see README)"
     if route == "plugin":
         plugin = installed_plugins().get(family)
         if plugin is None:

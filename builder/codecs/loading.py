@@ -26,7 +26,7 @@ _BACKENDS = {
     "encodec": "codecfake_builder.codecs.backends.transformers_codecs",
     "dac": "codecfake_builder.codecs.backends.transformers_codecs",
     "mimi": "codecfake_builder.codecs.backends.transformers_codecs",
-    "speechtokenizer": "codecfake_builder.codecs.backends.speechtokenizer_codec",
+    "speechtokenizer": "codecfake_builder.codecs.backends.speechtokenizer",
     "soundstream": "codecfake_builder.codecs.backends.soundstream",
     "funcodec": "codecfake_builder.codecs.backends.funcodec",
     "opus": "codecfake_builder.codecs.backends.weight_free",
@@ -102,10 +102,8 @@ def parse_checkpoint_overrides(
 
 
 def check_loadable(codecs: Iterable[str | CodecSpec]) -> None:
-    """Fail before a long run when a codec's plugin or package is missing (no model is built)."""
+    """Fail before a long run when a codec's plugin is missing (no model is built)."""
     for codec in codecs:
         spec = _spec(codec)
         if spec.family not in _BACKENDS:
             find_factory(spec)
-        elif spec.family == "speechtokenizer":
-            import_module(_BACKENDS[spec.family]).require_package()

@@ -3,9 +3,9 @@
 A codec's encoder works on whole frames of ``hop`` samples, so a clip is zero-padded to a hop
 multiple and the output cut back to the input length. A batch is padded to its longest clip and
 each output trimmed to its own length. Causal codecs (EnCodec 24 kHz, Mimi) give a clip the same
-output batched or alone, up to float rounding (1e-6 measured); in non-causal ones (DAC,
-SpeechTokenizer) the zero padding reaches a clip's last frames, so byte-identical reruns need
-the same batches (the pipeline batches by sorted length).
+output batched or alone, up to float rounding (1e-6 measured); in non-causal ones (DAC) the
+zero padding reaches a clip's last frames, so byte-identical reruns need the same batches (the
+pipeline batches by sorted length).
 """
 
 from __future__ import annotations

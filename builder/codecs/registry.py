@@ -28,8 +28,8 @@ from .lossy import compression_level
 class Family:
     """A codec family: how it is named in releases, and how codecfake reaches its code.
 
-    ``route`` is ``transformers`` or ``package`` (a direct backend), ``weight-free`` (a codec
-    library with no weights), ``builtin``, or ``plugin`` (the family's own code, registered
+    ``route`` is ``transformers`` (a direct backend on transformers' models), ``weight-free`` (a
+    codec library with no weights), ``builtin``, or ``plugin`` (the family's own code, registered
     through the ``codecfake.codecs`` entry-point group). ``checkpoint`` is the default a codec
     loads by name; ``checkpoint_url`` is where a user fetches the weights codecfake does not
     download, under ``licence``. ``inferred``: the paper's authors did not publish their codec
@@ -54,7 +54,11 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({f.name: f for f in (
     Family("encodec", "EnCodec", "transformers", 24_000, "facebook/encodec_24khz"),
     Family("dac", "DAC", "transformers", 44_100, "descript/dac_44khz"),
     Family("mimi", "Mimi", "transformers", 24_000, "kyutai/mimi"),
-    Family("speechtokenizer", "SpeechTokenizer", "package", 16_000, "fnlp/SpeechTokenizer"),
+    Family("speechtokenizer", "SpeechTokenizer", "transformers", 16_000, "fnlp/SpeechTokenizer",
+           note="speechtokenizer_hubert_avg/ (config.json + SpeechTokenizer.pt) on EncodecModel",
+           checkpoint_url="https://huggingface.co/fnlp/SpeechTokenizer",
+           licence="Apache-2.0 (the code repository's LICENSE; the Hub model card states none)",
+           inferred=True),
     Family("opus", "Opus", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, OGG/Opus"),
     Family("mp3", "MP3", "weight-free", codecfake.SAMPLING_RATE, note="libsndfile, LAME ABR"),
     Family("soundstream", "SoundStream", "transformers", 16_000,

@@ -1,2 +1,3 @@
 """Codec backends behind the Codec contract: transformers models, the SEANet codecs (SoundStream,
-FunCodec) mapped onto one, SpeechTokenizer, and the weight-free codecs."""
+SpeechTokenizer, FunCodec) mapped onto one, AudioDec and HiFi-Codec built in, and the weight-free
+codecs."""

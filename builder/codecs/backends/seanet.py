@@ -1,11 +1,13 @@
-"""C1 SoundStream and C3 FunCodec: EnCodec-style SEANet codecs on transformers' ``EncodecModel``.
+"""C1 SoundStream, C2 SpeechTokenizer and C3 FunCodec: EnCodec-style SEANet codecs on
+transformers' ``EncodecModel``.
 
-Neither family has a package that installs beside current torch. Both publish Meta's encodec
-SEANet encoder/decoder (non-causal, reflect padding, weight norm or ``time_group_norm``, conv
-shortcuts, a two-layer LSTM, compress 2) with a residual VQ over ``embed`` codebooks: exactly the
-layers of transformers' ``EncodecModel``. So codecfake maps their published weights onto it
+None of these families has a package that installs beside current torch. All publish Meta's
+encodec SEANet encoder/decoder (non-causal, reflect padding, weight norm or ``time_group_norm``,
+conv shortcuts, a two-layer LSTM, compress 2) with a residual VQ over ``embed`` codebooks: exactly
+the layers of transformers' ``EncodecModel``, except SpeechTokenizer's encoder LSTM, which reads
+both ways (:mod:`.seanet_bilstm`). So codecfake maps their published weights onto it
 (:mod:`.seanet_weights`) and runs no code of theirs. A :class:`SeanetFamily` value holds all that
-differs between the two: how its files are read, where its codebooks are, its default sizes.
+differs between them: how its files are read, where its codebooks are, its default sizes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CodecSpecError
 from ..neural import build_seeded, model_provenance, resolve_quantizers
 from ..registry import FAMILIES
+from .seanet_bilstm import make_bidirectional
 from .seanet_codec import SeanetCodec, bandwidth
 from .seanet_weights import QuantizerSlot, fold_weight_norm, load_official
 from .transformers_codecs import require_transformers
@@ -44,10 +47,17 @@ class SeanetLayout:
     ratios: tuple[int, ...] = (8, 5, 4, 2)
     lstm_layers: int = 2
     codebook_size: int = 1024
+    bidirectional: bool = False  # the encoder's LSTM (SpeechTokenizer); the decoder's never is
 
     @property
     def hop(self) -> int:
         return math.prod(self.ratios)
+
+    @property
+    def sees_whole_clip(self) -> bool:
+        """Whether padding would reach every frame of a clip: GroupNorm statistics over the whole
+        time axis, or an LSTM that also runs backwards from the clip's end."""
+        return self.norm == "time_group_norm" or self.bidirectional
 
     def config(self) -> Any:
         """The ``EncodecConfig`` of this layout (normalisation is :class:`SeanetCodec`'s job)."""
@@ -102,6 +112,15 @@ PROBE_RMS = 0.1
 """The level of the seeded noise that random codebooks are drawn around (speech is about this)."""
 
 
+def new_model(layout: SeanetLayout) -> Any:
+    """``layout``'s ``EncodecModel`` with transformers' initial weights, its encoder LSTM
+    bidirectional where the layout says so."""
+    model = require_transformers().EncodecModel(layout.config())
+    if layout.bidirectional:
+        make_bidirectional(model.encoder, model.config)
+    return model
+
+
 def random_model(layout: SeanetLayout, seed: int) -> Any:
     """``layout``'s ``EncodecModel`` with seeded random weights and codebooks.
 
@@ -111,10 +130,9 @@ def random_model(layout: SeanetLayout, seed: int) -> Any:
     mean and spread of the residual that one second of seeded noise leaves at that layer. Codes,
     hence the decoded audio, then depend on the input, as a trained codec's do.
     """
-    model_class = require_transformers().EncodecModel
 
     def build() -> Any:
-        model = model_class(layout.config())
+        model = new_model(layout)
         probe = PROBE_RMS * torch.randn(1, 1, layout.sample_rate)
         with torch.no_grad():
             residual = model.encoder(probe)  # (1, dimension, frames)
@@ -133,7 +151,7 @@ def random_model(layout: SeanetLayout, seed: int) -> Any:
 
 def pretrained_model(family: SeanetFamily, checkpoint: Checkpoint) -> Any:
     """``checkpoint``'s architecture carrying its weights, every key and shape checked."""
-    model = require_transformers().EncodecModel(checkpoint.layout.config())
+    model = new_model(checkpoint.layout)
     load_official(
         model,
         checkpoint.state,
@@ -197,4 +215,4 @@ def build(
         packages=("transformers",),
     )
     log.debug("%s: %s on %s, %s", spec.condition, family.display, device, layout)
-    return SeanetCodec(spec, model, normalize, device, record)
+    return SeanetCodec(spec, model, normalize, layout.sees_whole_clip, device, record)

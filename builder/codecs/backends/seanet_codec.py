@@ -1,4 +1,5 @@
-"""A SEANet codec (C1 SoundStream, C3 FunCodec) at inference: codes and resynthesis of a batch.
+"""A SEANet codec (C1 SoundStream, C2 SpeechTokenizer, C3 FunCodec) at inference: codes and
+resynthesis of a batch.
 
 Padding policy. These models are non-causal: every convolution also looks ahead. The official
 inference paths run one utterance at its own length, and the encoder's own reflect padding
@@ -6,13 +7,16 @@ completes its last frame (``ceil(T / hop)`` frames, ``frames * hop`` samples dec
 is zero-padded to its longest clip only, not to a hop multiple, and each output is cut back to its
 clip's length: a clip run alone gets exactly the official computation, at any length.
 
-- Weight-norm models (SoundStream): a batch's longest clip gets what it gets alone (up to float
-  rounding in batched kernels); a shorter clip sees its zero padding through the convolutions'
-  look-ahead, so its last frames and samples differ from its solo run (the LSTMs run forward
-  only, so nothing earlier changes). Byte-identical reruns need the same batches.
-- ``time_group_norm`` models (FunCodec): GroupNorm(1, C) takes its statistics over the whole
-  time axis, so padding would change every sample of a shorter clip. Clips are therefore run
-  one at a time: each output is its solo, official output whatever the batch.
+- Weight-norm models with forward LSTMs (SoundStream): a batch's longest clip gets what it gets
+  alone (up to float rounding in batched kernels); a shorter clip sees its zero padding through
+  the convolutions' look-ahead, so its last frames and samples differ from its solo run (the
+  LSTMs run forward only, so nothing earlier changes). Byte-identical reruns need the same
+  batches.
+- Models whose every frame sees the whole clip (:attr:`.seanet.SeanetLayout.sees_whole_clip`):
+  FunCodec's ``time_group_norm`` (GroupNorm(1, C) takes its statistics over the whole time axis)
+  and SpeechTokenizer's bidirectional encoder LSTM (its backward pass starts at the batch's end,
+  so the padding flows into every earlier frame). Padding would change a shorter clip everywhere,
+  so clips are run one at a time: each output is its solo, official output whatever the batch.
 
 FunCodec's ``audio_normalize`` divides each clip by ``1e-8 + sqrt(mean(x^2))`` over its own
 samples before encoding; like the recipe's inference (``--use_scale false``), the output is not
@@ -43,6 +47,7 @@ class SeanetCodec:
     spec: CodecSpec
     model: Any
     normalize: bool
+    alone: bool  # run each clip by itself (see the module's padding policy)
     device: str = "cpu"
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -53,11 +58,6 @@ class SeanetCodec:
     @property
     def hop(self) -> int:
         return int(self.model.config.hop_length)
-
-    @property
-    def alone(self) -> bool:
-        """Whether clips run one at a time (statistics over the whole time axis)."""
-        return self.model.config.norm_type == "time_group_norm"
 
     def encode(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per clip, its codes as int64 ``(quantizers, ceil(length / hop))``."""

@@ -1,13 +1,15 @@
 """SEANet codec checkpoints in the encodec layout, moved onto transformers' ``EncodecModel``.
 
-AcademiCodec's SoundStream and FunCodec both save Meta's encodec modules: ``SConv1d`` as
-``<path>.conv.conv.{weight,bias}`` (old-style weight norm: ``weight_g``/``weight_v``) with its
-``GroupNorm`` at ``<path>.conv.norm``, ``SConvTranspose1d`` as ``<path>.convtr.convtr.*`` and
-``<path>.convtr.norm``, ``SLSTM`` as ``<path>.lstm.*``, all under ``encoder.model.N`` and
-``decoder.model.N``. ``EncodecModel`` has the same layers in the same order under
-``encoder.layers.N`` (weight norm as a parametrization), so each of its tensors has exactly one
-place in such a file. The families differ only in where the codebooks are (one key per layer, or
-one tensor stacked over layers), which a family says through its :data:`QuantizerSlot`.
+AcademiCodec's SoundStream, SpeechTokenizer and FunCodec all save Meta's encodec modules:
+``SConv1d`` as ``<path>.conv.conv.{weight,bias}`` (old-style weight norm: ``weight_g``/``weight_v``)
+with its ``GroupNorm`` at ``<path>.conv.norm``, ``SConvTranspose1d`` as ``<path>.convtr.convtr.*``
+and ``<path>.convtr.norm``, ``SLSTM`` as ``<path>.lstm.*`` (SpeechTokenizer's bidirectional one
+adds ``*_reverse``), all under ``encoder.model.N`` and ``decoder.model.N``. ``EncodecModel`` has
+the same layers in the same order under ``encoder.layers.N`` (weight norm as a parametrization;
+SpeechTokenizer's encoder LSTM swapped for :class:`.seanet_bilstm.BidirectionalLSTM`), so each of
+its tensors has exactly one place in such a file. The families differ only in where the codebooks
+are (one key per layer, or one tensor stacked over layers), which a family says through its
+:data:`QuantizerSlot`.
 
 The names are derived from the model itself (module types included), not from a table: the same
 rule then gives the expected keys and shapes of any width, which is how a damaged or foreign file
@@ -25,6 +27,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from ..errors import CheckpointMismatchError
+from .seanet_bilstm import BidirectionalLSTM
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ class Slot:
 QuantizerSlot = Callable[[int, str], Slot]
 """``(layer, buffer) -> Slot``: where codebook ``layer``'s ``inited``, ``cluster_size``, ``embed``
 or ``embed_avg`` is kept in the family's file."""
+
+
+def vq_layers_slot(layer: int, buffer: str) -> Slot:
+    """Meta's encodec ``ResidualVectorQuantizer``, one ``VectorQuantization`` per codebook:
+    ``quantizer.vq.layers.K._codebook.<buffer>`` (AcademiCodec's SoundStream, SpeechTokenizer)."""
+    return Slot(f"quantizer.vq.layers.{layer}._codebook.{buffer}")
+
 
 # A tensor of an EncodecConv1d / EncodecConvTranspose1d, relative to the module, -> its name below
 # the official module's wrapper ({w}: "conv" or "convtr").
@@ -73,7 +83,7 @@ def official_slots(model: torch.nn.Module, quantizer: QuantizerSlot) -> dict[str
                 slots[f"{path}.{name}"] = Slot(
                     f"{official}.{_CONV_TENSORS[name].format(w=wrapper)}"
                 )
-        elif isinstance(module, EncodecLSTM):
+        elif isinstance(module, EncodecLSTM | BidirectionalLSTM):
             slots.update({f"{path}.{name}": Slot(f"{official}.{name}") for name in local})
         elif isinstance(module, EncodecEuclideanCodebook):
             layer = int(_CODEBOOK.fullmatch(path)[1])  # type: ignore[index]

@@ -28,7 +28,7 @@ from ..errors import CheckpointLoadError, CheckpointMismatchError
 from .seanet import Checkpoint, SeanetFamily, SeanetLayout, fetch_hint
 from .seanet import build as build_seanet
 from .seanet_codec import SeanetCodec
-from .seanet_weights import Slot
+from .seanet_weights import vq_layers_slot
 
 FULL = SeanetLayout(
     sample_rate=16_000, n_filters=32, dimension=512, codebooks=24, norm="weight_norm"
@@ -41,10 +41,6 @@ CONFIG_NAME = "config.json"
 _FIRST_CONV = "encoder.model.0.conv.conv.weight_v"
 _CODEBOOK = re.compile(r"^quantizer\.vq\.layers\.(\d+)\._codebook\.embed$")
 _LSTM = re.compile(r"^encoder\.model\.\d+\.lstm\.weight_ih_l\d+$")
-
-
-def quantizer_slot(layer: int, buffer: str) -> Slot:
-    return Slot(f"quantizer.vq.layers.{layer}._codebook.{buffer}")
 
 
 def read(checkpoint: str) -> Checkpoint:
@@ -111,7 +107,7 @@ FAMILY = SeanetFamily(
     full=FULL,
     small=SMALL,
     normalize=False,
-    quantizer=quantizer_slot,
+    quantizer=vq_layers_slot,
     read=read,
 )
 
