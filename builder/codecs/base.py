@@ -9,28 +9,64 @@ touching the pipeline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from codecfake import Condition
+
 
 @dataclass(frozen=True)
 class CodecSpec:
-    """How to build one condition's codec: recorded verbatim in every output's provenance.
+    """One condition's codec: the condition itself and how to build the codec that makes it.
 
-    ``family`` picks the backend (``encodec``, ``dac``, ``speechtokenizer``, a plugin name, ...).
-    ``checkpoint`` is a local path or a Hub id; ``options`` holds family-specific settings
-    (bandwidth, number of quantizers, ...).
+    ``release`` is the :class:`codecfake.Condition` a release declares (name, rate, bitrate,
+    quantizers, splits, ...): the one model of a condition, whose facts the codec side reads and
+    never restates. ``family`` picks the backend (``encodec``, ``dac``, ``speechtokenizer``, a
+    plugin name, ...); ``checkpoint`` is a local path or a Hub id; ``options`` holds
+    family-specific settings. Recorded in every output's provenance as :meth:`to_record`.
     """
 
-    condition: str
+    release: Condition
     family: str
-    sample_rate: int
-    bitrate_kbps: float | None = None
-    quantizers: int | None = None
     checkpoint: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def condition(self) -> str:
+        """The condition's name (``C4``, ``C3-1``, ``C8``)."""
+        return self.release.name
+
+    @property
+    def sample_rate(self) -> int:
+        assert self.release.sample_rate is not None, "a codec condition has a rate"
+        return self.release.sample_rate
+
+    @property
+    def bitrate_kbps(self) -> float | None:
+        return self.release.bitrate_kbps
+
+    @property
+    def quantizers(self) -> int | None:
+        return self.release.quantizers
+
+    def resolved(self, **facts: Any) -> CodecSpec:
+        """This spec once a loaded checkpoint has settled some of the condition's facts
+        (``sample_rate``, ``bitrate_kbps``, ``quantizers``)."""
+        return replace(self, release=replace(self.release, **facts))
+
+    def to_record(self) -> dict[str, Any]:
+        """The spec as provenance and ``synthesis.json`` keep it: flat, as JSON."""
+        return {
+            "condition": self.condition,
+            "family": self.family,
+            "sample_rate": self.sample_rate,
+            "bitrate_kbps": self.bitrate_kbps,
+            "quantizers": self.quantizers,
+            "checkpoint": self.checkpoint,
+            "options": dict(self.options),
+        }
 
 
 @runtime_checkable

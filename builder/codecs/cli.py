@@ -92,7 +92,7 @@ class Codecs:
         if args.json:
             rows = [
                 {
-                    **vars(spec),
+                    **spec.to_record(),
                     **_fetch_fields(FAMILIES.get(spec.family)),
                     "status": states[spec.family],
                 }

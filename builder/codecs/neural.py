@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -163,4 +163,4 @@ def resolve_quantizers(
             f"{spec.checkpoint or 'this size'} has {max_quantizers}"
         )
     bitrate = spec.bitrate_kbps or round(quantizers * frame_rate * bits / 1000, 3)
-    return replace(spec, sample_rate=sample_rate, quantizers=quantizers, bitrate_kbps=bitrate)
+    return spec.resolved(sample_rate=sample_rate, quantizers=quantizers, bitrate_kbps=bitrate)

@@ -94,15 +94,7 @@ tests. To put identity copies into a release, define a numbered one: ``C8=identi
 
 def _paper_spec(condition: codecfake.Condition) -> CodecSpec:
     family = FAMILIES[_FAMILY_OF_PAPER_CODEC[condition.codec]]
-    assert condition.sample_rate is not None
-    return CodecSpec(
-        condition=condition.name,
-        family=family.name,
-        sample_rate=condition.sample_rate,
-        bitrate_kbps=condition.bitrate_kbps,
-        quantizers=condition.quantizers,
-        checkpoint=family.checkpoint,
-    )
+    return CodecSpec(condition, family.name, checkpoint=family.checkpoint)
 
 
 PAPER_SPECS: Mapping[str, CodecSpec] = MappingProxyType(
@@ -115,7 +107,12 @@ PAPER_SPECS: Mapping[str, CodecSpec] = MappingProxyType(
 BUILTIN_SPECS: Mapping[str, CodecSpec] = MappingProxyType(
     {
         **PAPER_SPECS,
-        IDENTITY_CONDITION: CodecSpec(IDENTITY_CONDITION, "identity", codecfake.SAMPLING_RATE),
+        IDENTITY_CONDITION: CodecSpec(
+            codecfake.Condition(
+                IDENTITY_CONDITION, "codec", "identity", "", "", codecfake.SAMPLING_RATE
+            ),
+            "identity",
+        ),
     }
 )
 """Every condition codecfake knows without being told: the paper's and ``identity`` (read-only)."""
@@ -210,20 +207,22 @@ def define_condition(
             f"{known.display} at {bitrate_kbps:g} kbps through libsndfile: a weight-free lossy "
             "codec added for demos and robustness tests, not one of the paper's codecs"
         )
-    spec = CodecSpec(
-        condition=name,
-        family=family,
+    description = description or f"{display} (added condition, not in the paper)"
+    condition = codecfake.user_condition(
+        name,
+        display,
         sample_rate=sample_rate,
         bitrate_kbps=bitrate_kbps,
         quantizers=quantizers,
-        checkpoint=checkpoint if checkpoint is not None else (known.checkpoint if known else None),
-        options={
-            **(options or {}),
-            "display": display,
-            "description": description or f"{display} (added condition, not in the paper)",
-        },
+        description=description,
     )
-    return spec
+    return CodecSpec(
+        condition,
+        family,
+        checkpoint=checkpoint if checkpoint is not None else (known.checkpoint if known else None),
+        # kept in the flat record too, so that a release's recorded spec rebuilds its condition
+        options={**(options or {}), "display": display, "description": description},
+    )
 
 
 def lossy_condition(
@@ -294,22 +293,32 @@ def describe(spec: CodecSpec) -> str:
 
 
 def release_condition(spec: CodecSpec) -> codecfake.Condition:
-    """The :class:`codecfake.Condition` a release declares for ``spec`` (its C8+ entry)."""
+    """The :class:`codecfake.Condition` a release declares for ``spec``: the paper's own for its
+    conditions (whatever rate a checkpoint settled), ``spec.release`` for added ones (C8+)."""
     if spec.condition in codecfake.CONDITIONS:
         return codecfake.CONDITIONS[spec.condition]
     if spec.condition == IDENTITY_CONDITION:
         raise CodecSpecError(
             "'identity' is not a release condition; define a numbered one: C8=identity"
         )
-    family = FAMILIES.get(spec.family)
-    return codecfake.user_condition(
-        spec.condition,
-        spec.options.get("display", family.display if family else spec.family),
-        sample_rate=spec.sample_rate,
-        bitrate_kbps=spec.bitrate_kbps,
-        quantizers=spec.quantizers,
-        description=spec.options.get("description", ""),
+    return spec.release
+
+
+def spec_from_record(record: Mapping[str, Any]) -> CodecSpec:
+    """The spec a :meth:`CodecSpec.to_record` record (provenance, ``synthesis.json``) holds."""
+    options = dict(record.get("options") or {})
+    facts = {k: record.get(k) for k in ("sample_rate", "bitrate_kbps", "quantizers")}
+    name, family, checkpoint = record["condition"], record["family"], record.get("checkpoint")
+    known = BUILTIN_SPECS.get(name)
+    if known is not None:
+        return replace(known, family=family, checkpoint=checkpoint, options=options).resolved(
+            **facts
+        )
+    display = options.get("display") or (FAMILIES[family].display if family in FAMILIES else family)
+    condition = codecfake.user_condition(
+        name, display, description=options.get("description", ""), **facts
     )
+    return CodecSpec(condition, family, checkpoint=checkpoint, options=options)
 
 
 def with_checkpoint(spec: CodecSpec, checkpoint: str | None) -> CodecSpec:

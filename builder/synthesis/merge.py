@@ -15,7 +15,7 @@ from pathlib import Path
 from codecfake import CONDITIONS, CodecfakeError
 from codecfake_core.io import temporaries
 
-from ..codecs import CodecSpec, release_condition
+from ..codecs.registry import release_condition, spec_from_record
 from .provenance import PROVENANCE_FILE, FileRecord, file_of, iter_lines, write_lines
 from .recorded import (
     CONDITIONS_KEY,
@@ -97,7 +97,9 @@ def merge_release(release_dir: Path) -> MergeSummary:
     if disagreeing:
         raise CodecfakeError(disagreement(release, sources, lines, recorded, sorted(disagreeing)))
     labels = write_label_files(release, rows)
-    write_conditions_file(release, {n: release_condition(CodecSpec(**s)) for n, s in specs.items()})
+    write_conditions_file(
+        release, {n: release_condition(spec_from_record(s)) for n, s in specs.items()}
+    )
     write_lines(release / PROVENANCE_FILE, present)
     report = release / FAILURES_FILE
     if failures:

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from codecfake import CodecfakeError
 from codecfake_core.io import atomic_write_json, create_exclusive, dumps_json, exclusive_lock
 
-from ..codecs.base import CodecSpec
 from ..codecs.fingerprint import weights_fingerprint
-from ..codecs.registry import describe
+from ..codecs.registry import describe, spec_from_record
 from .provenance import FileRecord
 
 SETTINGS_FILE = "synthesis.json"
@@ -37,7 +35,7 @@ ConditionRecord = dict[str, Any]
 def condition_record(codec: Any) -> ConditionRecord:
     """What a loaded codec's files depend on: its full spec and its weights (as JSON reads them
     back, so a fresh record compares equal to a recorded one)."""
-    record = {"codec": asdict(codec.spec), "weights": weights_fingerprint(codec.provenance)}
+    record = {"codec": codec.spec.to_record(), "weights": weights_fingerprint(codec.provenance)}
     return json.loads(json.dumps(record, default=str))
 
 
@@ -55,7 +53,7 @@ def describe_records(records: list[ConditionRecord]) -> list[str]:
 
 
 def _describe(record: ConditionRecord) -> str:
-    spec = describe(CodecSpec(**record["codec"])).partition(": ")[2]
+    spec = describe(spec_from_record(record["codec"])).partition(": ")[2]
     weights = str(record["weights"])
     if weights.startswith("sha256:"):
         weights = weights[:23]  # 16 hex digits tell two weight sets apart

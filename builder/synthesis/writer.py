@@ -12,7 +12,6 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -131,7 +130,7 @@ class BatchWriter:
                 "path": source.utterance.path,
                 "sha256": source.sha256,
             },
-            codec=asdict(codec.spec) if codec is not None else None,
+            codec=codec.spec.to_record() if codec is not None else None,
             checkpoint=dict(codec.provenance) if codec is not None else None,
             weights=self.settings.weights if codec is not None else None,
             device=self.device if codec is not None else None,

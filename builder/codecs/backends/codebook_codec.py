@@ -158,8 +158,8 @@ def resolve_spec(
             f"{spec.condition}: {display} always codes with all its {codebooks} codebooks, "
             f"{kbps:g} kbps; drop the quantizer count or bitrate from its definition"
         )
-    return replace(
-        spec, checkpoint=checkpoint, sample_rate=rate, quantizers=codebooks, bitrate_kbps=kbps
+    return replace(spec, checkpoint=checkpoint).resolved(
+        sample_rate=rate, quantizers=codebooks, bitrate_kbps=kbps
     )
 
 
