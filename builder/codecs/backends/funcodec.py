@@ -23,11 +23,8 @@ import yaml
 
 from codecfake_core.checkpoints import is_state_dict, read_torch_file, strip_data_parallel
 
-from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError
 from .seanet import Checkpoint, SeanetFamily, SeanetLayout, fetch_hint
-from .seanet import build as build_seanet
-from .seanet_codec import SeanetCodec
 from .seanet_weights import Slot
 
 log = logging.getLogger("codecfake")
@@ -163,14 +160,5 @@ FAMILY = SeanetFamily(
     read=read,
 )
 
-
-def build(
-    spec: CodecSpec,
-    checkpoint: str | None,
-    weights: str,
-    device: str,
-    seed: int,
-    size: str = "small",
-) -> SeanetCodec:
-    """Load C3, C3-1..C3-4 (or an added ``funcodec`` condition): :func:`load_codec`'s factory."""
-    return build_seanet(FAMILY, spec, checkpoint, weights, device, seed, size)
+build = FAMILY.build
+"""Load C3 (or an added condition of this family): the factory :func:`load_codec` calls."""

@@ -102,6 +102,19 @@ class SeanetFamily:
     quantizer: QuantizerSlot
     read: Callable[[str], Checkpoint]
 
+    def build(
+        self,
+        spec: CodecSpec,
+        checkpoint: str | None,
+        weights: str,
+        device: str,
+        seed: int,
+        size: str = "small",
+    ) -> SeanetCodec:
+        """Load ``spec``'s codec of this family: the factory :func:`load_codec` calls (each
+        family module exposes it as its ``build``)."""
+        return build_codec(self, spec, checkpoint, weights, device, seed, size)
+
 
 def fetch_hint(family: str) -> str:
     """Where a family's released checkpoint is published, for messages."""
@@ -165,7 +178,7 @@ def pretrained_model(family: SeanetFamily, checkpoint: Checkpoint) -> Any:
     return model
 
 
-def build(
+def build_codec(
     family: SeanetFamily,
     spec: CodecSpec,
     checkpoint: str | None,
@@ -174,7 +187,7 @@ def build(
     seed: int,
     size: str,
 ) -> SeanetCodec:
-    """Load ``spec``'s SEANet codec: the factory a family's ``build`` hands its value to."""
+    """Load ``spec``'s codec of ``family`` (:meth:`SeanetFamily.build`)."""
     if weights == "pretrained":
         if checkpoint is None:
             raise CheckpointLoadError(

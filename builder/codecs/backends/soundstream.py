@@ -23,11 +23,8 @@ from typing import Any
 
 from codecfake_core.checkpoints import is_state_dict, read_torch_file, strip_data_parallel
 
-from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError
 from .seanet import Checkpoint, SeanetFamily, SeanetLayout, fetch_hint
-from .seanet import build as build_seanet
-from .seanet_codec import SeanetCodec
 from .seanet_weights import vq_layers_slot
 
 FULL = SeanetLayout(
@@ -111,14 +108,5 @@ FAMILY = SeanetFamily(
     read=read,
 )
 
-
-def build(
-    spec: CodecSpec,
-    checkpoint: str | None,
-    weights: str,
-    device: str,
-    seed: int,
-    size: str = "small",
-) -> SeanetCodec:
-    """Load C1 (or an added ``soundstream`` condition): the factory :func:`load_codec` calls."""
-    return build_seanet(FAMILY, spec, checkpoint, weights, device, seed, size)
+build = FAMILY.build
+"""Load C1 (or an added condition of this family): the factory :func:`load_codec` calls."""

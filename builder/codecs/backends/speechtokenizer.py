@@ -54,11 +54,8 @@ from codecfake import CodecfakeError
 from codecfake_core.checkpoints import is_state_dict, read_torch_file
 from codecfake_core.hub import require_hub_model
 
-from ..base import CodecSpec
 from ..errors import CheckpointLoadError, CheckpointMismatchError
 from .seanet import Checkpoint, SeanetFamily, SeanetLayout, fetch_hint
-from .seanet import build as build_seanet
-from .seanet_codec import SeanetCodec
 from .seanet_weights import vq_layers_slot
 
 log = logging.getLogger("codecfake")
@@ -220,14 +217,5 @@ FAMILY = SeanetFamily(
     read=read,
 )
 
-
-def build(
-    spec: CodecSpec,
-    checkpoint: str | None,
-    weights: str,
-    device: str,
-    seed: int,
-    size: str = "small",
-) -> SeanetCodec:
-    """Load C2 (or an added ``speechtokenizer`` condition): :func:`load_codec`'s factory."""
-    return build_seanet(FAMILY, spec, checkpoint, weights, device, seed, size)
+build = FAMILY.build
+"""Load C2 (or an added condition of this family): the factory :func:`load_codec` calls."""
