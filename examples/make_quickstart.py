@@ -27,7 +27,7 @@ run `bash scripts/demo.sh` first (or `codecfake demo`).""",
 import os
 
 # A prepared folder or a Hub id (e.g. "your-name/codecfake"); the demo's output by default.
-DATASET = os.environ.get("CODECFAKE_DATASET", "../demo-out/codecfake")
+DATASET = os.environ.get("CODECFAKE_DATASET", "../demo-out/codecfake-data")
 # The baseline's score file (`codecfake baseline score`); the demo writes this one.
 SCORES = os.environ.get("CODECFAKE_SCORES", "../demo-out/baseline/test_scores.txt")
 # The condition to look at. In the demo, C8 is Opus at 12 kbps, a real lossy codec whose fake

@@ -2,7 +2,7 @@
 
 It is a real (tiny) neural codec: a strided conv encoder, a two-stage residual vector quantiser
 and a transposed-conv decoder, with seeded random weights. The test suite registers it through a
-real entry point; the README shows the same shape.
+real entry point; docs/codecs.md ('Families of your own') shows the same shape.
 """
 
 from __future__ import annotations

@@ -105,8 +105,13 @@ def test_quickstart_notebook_runs_top_to_bottom(
     import nbformat
 
     out, _ = demo
-    monkeypatch.setenv("CODECFAKE_DATASET", str(out / "codecfake-data"))
-    monkeypatch.setenv("CODECFAKE_SCORES", str(out / "baseline" / "test_scores.txt"))
+    # The notebook's own defaults, as a user runs it: from examples/, beside the demo's ./demo-out
+    # (`codecfake demo` with its default --out, run from the repository root).
+    monkeypatch.delenv("CODECFAKE_DATASET", raising=False)
+    monkeypatch.delenv("CODECFAKE_SCORES", raising=False)
+    checkout = tmp_path / "checkout"
+    (checkout / "examples").mkdir(parents=True)
+    (checkout / "demo-out").symlink_to(out, target_is_directory=True)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
     # python3 resolves to this interpreter's ipykernel, which inherits the environment set above;
@@ -115,7 +120,7 @@ def test_quickstart_notebook_runs_top_to_bottom(
         notebook,
         timeout=300,
         kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        resources={"metadata": {"path": str(checkout / "examples")}},
     )
     client.execute()
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]

@@ -62,8 +62,8 @@ def _missing_message(spec: CodecSpec) -> str:
     return (
         f"{spec.condition} needs the {what} codec{why}, which codecfake runs through a plugin. "
         f"Install a package that registers the entry point '{spec.family} = "
-        f"your_module:make_codec' in the group '{ENTRY_POINT_GROUP}' (README, "
-        f"'Codecs and checkpoints', has a complete example). Installed plugins: {have}."
+        f"your_module:make_codec' in the group '{ENTRY_POINT_GROUP}' (docs/codecs.md, "
+        f"'Families of your own', has a complete example). Installed plugins: {have}."
     )
 
 
