@@ -71,13 +71,26 @@ class Blocked:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        wait_for(self._writing_the_pipes_shard, "prepare to block on the named pipe")
+        self._progress: tuple[int, float] = (-1, time.monotonic())
+        wait_for(self._blocked_on_the_pipe, "prepare to block on the named pipe")
 
-    def _writing_the_pipes_shard(self) -> bool:
+    def _blocked_on_the_pipe(self) -> bool:
+        """Whether a process of the run waits to open the pipe (its kernel ``wchan``). Where
+        ``wchan`` tells nothing, a partial shard with no shard finished for a second."""
         if self.process.poll() is not None:
-            _out, err = self.process.communicate()
+            _, err = self.process.communicate()
             pytest.fail(f"prepare ended early ({self.process.returncode}): {err.decode()}")
-        return bool(self.staging.is_dir() and temporaries(self.staging / "data"))
+        waits = _session_waits(self.process.pid)
+        if PIPE_WAITS & waits:
+            return True
+        if waits - {"0", ""}:
+            return False  # the kernel says what each thread waits on, and none waits on the pipe
+        records = len(list((self.staging / ".resume").glob("*.json")))
+        if records != self._progress[0]:
+            self._progress = (records, time.monotonic())
+            return False
+        partial = self.staging.is_dir() and bool(temporaries(self.staging / "data"))
+        return partial and time.monotonic() - self._progress[1] > 1.0
 
     def kill(self) -> None:
         self.process.kill()
@@ -87,6 +100,25 @@ class Blocked:
         """Put the clip back, as a re-extraction would."""
         self.clip.path.unlink()
         self.clip.path.write_bytes(self.bytes)
+
+
+PIPE_WAITS = {"wait_for_partner", "fifo_open", "pipe_wait"}
+"""Where Linux keeps a thread that opens a named pipe nobody writes to."""
+
+
+def _session_waits(session: int) -> set[str]:
+    """The ``wchan`` of every thread of every process in ``session``."""
+    waits = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:
+                waits.update(
+                    (task / "wchan").read_text().strip() for task in (entry / "task").iterdir()
+                )
+    return waits
 
 
 def finished_shards(staging: Path) -> dict[str, int]:
