@@ -6,4 +6,13 @@ bash scripts/bootstrap.sh
 . "${CODECFAKE_VENV:-.venv}/bin/activate"
 ruff check .
 ruff format --check . || { echo "run 'ruff format .'" >&2; exit 1; }
+# --- minimum versions (setup.cfg's lower bounds) -------------------------------------------------
+# A second venv with every dependency at its `>=` bound (constraints/minimum.txt), pip check, and
+# the suite's representative part on it: scripts/test-minimum.sh says which and why. Only for a
+# whole run (no pytest arguments); CODECFAKE_MINIMUM=0 skips it.
+if [ $# -eq 0 ] && [ "${CODECFAKE_MINIMUM:-1}" != 0 ]; then
+  pip check
+  bash scripts/test-minimum.sh
+fi
+# --- end minimum versions -------------------------------------------------------------------------
 exec python -m pytest "$@"
