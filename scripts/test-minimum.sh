@@ -60,8 +60,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "test-minimum: installing the lower bounds into $VENV" >&2
   rm -f "$stamp"
   pip_install --upgrade pip
-  # torch first, from this machine's disk (constraints/minimum.txt pins the same 2.13.0).
-  pip_install -c constraints/minimum.txt torch
+  # torch first, asked for by its pin (the CPU wheel on this machine's disk, 2.13.0+cpu, which
+  # the same pin given with -c does not select).
+  pip_install "$(grep '^torch==' constraints/minimum.txt)"
   pip_install -c constraints/minimum.txt -e ".[test]"
 fi
 
