@@ -253,6 +253,7 @@ def _log_to_stderr(level: int) -> Iterator[None]:
 
 def _run(args: argparse.Namespace, prefix: str) -> int:
     from codecfake import CodecfakeError
+    from codecfake_core.extras import missing_package_message
 
     def fail(message: str) -> int:
         if args.verbose:  # the traceback first, so the one line stays the last thing printed
@@ -275,6 +276,11 @@ def _run(args: argparse.Namespace, prefix: str) -> int:
         print(interrupted_message(args), file=sys.stderr)
         return 130
     except Exception as error:  # a bug: still one line, with what to report
+        missing = (
+            missing_package_message(error, args.command) if isinstance(error, ImportError) else None
+        )
+        if missing is not None:  # an extra left out: the pip install that brings it
+            return fail(missing)
         return fail(
             f"unexpected {type(error).__name__}: {error} (a bug in codecfake; please report it "
             "with the command you ran and the output of the same command with -v)"

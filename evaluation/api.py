@@ -44,10 +44,8 @@ class EvaluationTable:
         return json.dumps(self.to_records(), indent=2)
 
     def to_pandas(self) -> Any:
-        try:
-            import pandas
-        except ImportError as error:  # pandas is optional: records and JSON need nothing
-            raise EvaluationError("to_pandas() needs pandas: pip install pandas") from error
+        import pandas  # a core requirement (datasets needs it too); imported on first use
+
         records = self.to_records()
         columns = list(dict.fromkeys(key for record in records for key in record)) or JSON_KEYS
         return pandas.DataFrame(records, columns=list(columns))

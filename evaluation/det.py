@@ -23,7 +23,7 @@ import numpy as np
 from codecfake import CONDITIONS
 from codecfake_core.io import atomic_path
 
-from .eer import SortedTrials
+from .eer import EvaluationError, SortedTrials
 from .table import Group, Row
 
 if TYPE_CHECKING:
@@ -79,8 +79,13 @@ def plot_det(
 
 def det_figure(groups: Sequence[Group], rows: Sequence[Row], title: str = "DET curves") -> Figure:
     """The DET plot as a matplotlib figure (no pyplot: nothing global is touched)."""
-    import matplotlib
-    from matplotlib.figure import Figure
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "matplotlib":
+            raise
+        raise EvaluationError("DET curves need matplotlib: pip install 'codecfake[plot]'") from None
 
     by_key = {(row.condition, row.language): row for row in rows}
     low, high = RATE_RANGE
