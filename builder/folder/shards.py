@@ -30,6 +30,10 @@ from .resume import ShardRecord, add_row, kept_digest, row_digest
 
 ROWS_PER_GROUP = 100
 """The row-group size ``datasets`` itself uses for audio: one streamed read fetches ~100 clips."""
+MAX_SHARD_ROWS = 10_000
+"""A shard holds at most this many clips, whatever their size. The worker writing it holds the
+clips, their archive members and identities, about 2 KB each: 90,000 tiny clips of one part
+would make one worker 200 MB bigger. Real clips (3 s, 96 kB) reach the byte limit at 5,000."""
 
 # WAV bytes do not compress (snappy gains ~1% on them for most of the write time): store the
 # audio as is and compress only the small text columns, which repeat a lot.
@@ -68,7 +72,8 @@ class ShardTask:
 
 
 def shard_tasks(plan: ReleasePlan, max_shard_bytes: int) -> list[ShardTask]:
-    """Cut every part into shards of at most ``max_shard_bytes`` of audio (one clip at least)."""
+    """Cut every part into shards of at most ``max_shard_bytes`` of audio (one clip at least)
+    and :data:`MAX_SHARD_ROWS` clips."""
     tasks: list[ShardTask] = []
     schema = codecfake.FEATURES.arrow_schema
     for part, clips in sorted(plan.parts.items(), key=lambda item: item[0].pattern):
@@ -81,10 +86,11 @@ def shard_tasks(plan: ReleasePlan, max_shard_bytes: int) -> list[ShardTask]:
 
 
 def _by_size(clips: list[PlannedClip], limit: int) -> Iterator[list[PlannedClip]]:
+    """Consecutive groups of at most ``limit`` bytes and :data:`MAX_SHARD_ROWS` clips."""
     group: list[PlannedClip] = []
     size = 0
     for clip in clips:
-        if group and size + clip.size > limit:
+        if group and (size + clip.size > limit or len(group) == MAX_SHARD_ROWS):
             yield group
             group, size = [], 0
         group.append(clip)
