@@ -39,9 +39,9 @@ from typing import TypeVar
 import numpy as np
 
 from codecfake_core.archives import ReleaseArchives
+from testkit.counted_release import RATE, speech_noise
 
 T = TypeVar("T")
-RATE = 16_000
 NESTED = Path("data7/xyk/codecfake/upload_zenodo")
 
 
@@ -49,11 +49,9 @@ def make_clips(folder: Path, count: int, seconds: float) -> int:
     """``count`` WAV clips in ``folder``; their total size in bytes."""
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    kernel = np.hanning(9) / np.hanning(9).sum()  # speech's energy sits low: a gentle low-pass
     total = 0
     for index in range(count):
-        noise = np.convolve(rng.standard_normal(int(seconds * RATE)), kernel, mode="same")
-        samples = np.clip(noise * 6000, -32768, 32767).astype("<i2")
+        samples = speech_noise(rng, int(seconds * RATE))
         path = folder / f"F{index % 6 + 1:02d}_SSB{index:08d}.wav"
         with wave.open(str(path), "wb") as clip:
             clip.setnchannels(1)

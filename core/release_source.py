@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from codecfake import CONDITIONS_FILE, RELEASE_SPLIT_DIR, ReleaseError
 
-from .archives import Member, ReleaseArchives
+from .archives import Member, ReleaseArchives, ReleaseFolder
 
 ClipRef = Path | Member
 ROOT_SEARCH_DEPTH = 4
@@ -228,15 +228,14 @@ class ExtractedRelease:
 
 
 class _Members:
-    def __init__(self, folder: Any):
+    def __init__(self, folder: ReleaseFolder):
         self.folder = folder
 
     def size(self, file: str) -> int | None:
-        member = self.folder.get(file)
-        return member.size if member is not None else None
+        return self.folder.size(file)
 
     def files(self) -> Iterator[str]:
-        return (member.file for member in self.folder)
+        return self.folder.files()
 
 
 @dataclass(frozen=True)

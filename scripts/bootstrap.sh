@@ -35,7 +35,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # setuptools always notes "Editable installation" for a package_dir layout, and pip 26 shows
   # backend notes: informational only, and the first thing a new user would read. Filtered.
   PYTHONWARNINGS="ignore:Editable installation" \
-    "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test,docs]" 2>&1 | grep -v '^WARNING: Location' || true
+    "$VENV/bin/pip" install -q "torchcodec==0.13.0" -e ".[test,docs,bench]" 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -c "import codecfake, torchcodec, transformers" 
   echo "$want" > "$stamp"
 fi

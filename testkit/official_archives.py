@@ -148,9 +148,12 @@ def _zip_files(files: list[Path], target: Path, layout: str, name: str, flags: l
             except OSError:  # another file system
                 shutil.copyfile(file, folder / file.name)
         top = [str(p.relative_to(staging)) for p in sorted(Path(staging).iterdir())]
-        _run([*flags, str(target.resolve()), *top], cwd=Path(staging))
+        _run([*flags, str(target.resolve()), "-@"], cwd=Path(staging), names=top)
 
 
-def _run(arguments: list[str], cwd: Path) -> None:
+def _run(arguments: list[str], cwd: Path, names: list[str] | None = None) -> None:
+    """``zip`` with ``arguments``; ``names`` go to its standard input (``-@``): a flat layout of
+    the complete release puts 90,000 names at the top, past the kernel's argument limit."""
     assert ZIP is not None
-    subprocess.run([ZIP, *arguments], cwd=cwd, check=True)
+    listed = "".join(f"{name}\n" for name in names).encode() if names is not None else None
+    subprocess.run([ZIP, *arguments], cwd=cwd, check=True, input=listed)

@@ -59,8 +59,9 @@ DISTRIBUTION_OF = {
 }
 """Top-level import name -> the distribution that installs it (canonical name)."""
 
-TOOLING_EXTRAS = {"test", "docs"}
-"""Extras for working on the package (the suite, the documentation site), not features of it."""
+TOOLING_EXTRAS = {"test", "docs", "bench"}
+"""Extras for working on the package (the suite, the documentation site, the benchmarks), not
+features of it."""
 
 MACHINE_PINS = {"torch": "2.13.0", "torchcodec": "0.13.0"}
 """Pinned by the machine, not found by a search: the CPU wheel on disk, and the last torchcodec
@@ -329,7 +330,7 @@ def minimum_pins() -> dict[str, str]:
 def test_each_lower_bound_is_pinned_by_the_minimum_constraints() -> None:
     """setup.cfg's ``>=`` bounds and constraints/minimum.txt's pins are the same numbers, for
     every requirement that ``.[test]`` installs (what the minimum-versions job installs; the
-    docs extra is tooling that the job does not install)."""
+    docs and bench extras are tooling that the job does not install)."""
     tested = set(core_requirements()) | set(expanded("test"))
     bounds: dict[str, str] = {}
     sections = {"install_requires": requirement_lines(setup_cfg()["options"]["install_requires"])}

@@ -66,7 +66,13 @@ def from_folder(release, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize(
     ("nested", "zip64", "num_proc"),
-    [("stored", False, "1"), ("stored", True, "2"), ("deflated", False, "1")],
+    # deflated with workers: this process writes train and dev in one pass, they the rest
+    [
+        ("stored", False, "1"),
+        ("stored", True, "2"),
+        ("deflated", False, "1"),
+        ("deflated", False, "2"),
+    ],
 )
 def test_the_archives_prepare_to_the_extracted_folders_dataset(
     release, from_folder, tmp_path, capsys, nested, zip64, num_proc

@@ -30,6 +30,10 @@ from .resume import ShardRecord, add_row, kept_digest, row_digest
 
 ROWS_PER_GROUP = 100
 """The row-group size ``datasets`` itself uses for audio: one streamed read fetches ~100 clips."""
+MAX_SHARD_ROWS = 10_000
+"""A shard holds at most this many clips, whatever their size. The worker writing it holds the
+clips, their archive members and identities, about 2 KB each: 90,000 tiny clips of one part
+would make one worker 200 MB bigger. Real clips (3 s, 96 kB) reach the byte limit at 5,000."""
 
 # WAV bytes do not compress (snappy gains ~1% on them for most of the write time): store the
 # audio as is and compress only the small text columns, which repeat a lot.
@@ -45,7 +49,9 @@ class ShardTask:
 
     ``refs`` (where each clip's bytes are) and the ``reader`` of them are filled in just before
     the shard is written (:meth:`located`), so that a million planned clips never hold a
-    million archive members at once.
+    million archive members at once. ``schema`` is :data:`codecfake.FEATURES`' Arrow schema,
+    made once by the parent: a worker that made it would import ``datasets`` (1.5 s of CPU and
+    100 MB each) for nothing else.
     """
 
     release: ReleaseIndex
@@ -53,6 +59,7 @@ class ShardTask:
     index: int
     count: int
     clips: tuple[PlannedClip, ...]
+    schema: pa.Schema
     refs: tuple[ClipRef, ...] = ()
     reader: ClipReader | None = None
 
@@ -65,22 +72,25 @@ class ShardTask:
 
 
 def shard_tasks(plan: ReleasePlan, max_shard_bytes: int) -> list[ShardTask]:
-    """Cut every part into shards of at most ``max_shard_bytes`` of audio (one clip at least)."""
+    """Cut every part into shards of at most ``max_shard_bytes`` of audio (one clip at least)
+    and :data:`MAX_SHARD_ROWS` clips."""
     tasks: list[ShardTask] = []
+    schema = codecfake.FEATURES.arrow_schema
     for part, clips in sorted(plan.parts.items(), key=lambda item: item[0].pattern):
         groups = list(_by_size(clips, max_shard_bytes))
         tasks.extend(
-            ShardTask(plan.index, part, i, len(groups), tuple(group))
+            ShardTask(plan.index, part, i, len(groups), tuple(group), schema)
             for i, group in enumerate(groups)
         )
     return tasks
 
 
 def _by_size(clips: list[PlannedClip], limit: int) -> Iterator[list[PlannedClip]]:
+    """Consecutive groups of at most ``limit`` bytes and :data:`MAX_SHARD_ROWS` clips."""
     group: list[PlannedClip] = []
     size = 0
     for clip in clips:
-        if group and size + clip.size > limit:
+        if group and (size + clip.size > limit or len(group) == MAX_SHARD_ROWS):
             yield group
             group, size = [], 0
         group.append(clip)
@@ -114,7 +124,7 @@ class ShardWriter:
         self.pending = PendingFile(staging / task.name)
         self.writer = pq.ParquetWriter(
             self.pending.path,
-            codecfake.FEATURES.arrow_schema,
+            task.schema,
             compression=COMPRESSION,
             use_dictionary=DICTIONARY_COLUMNS,
         )
@@ -146,8 +156,7 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self.rows:
-            schema = codecfake.FEATURES.arrow_schema
-            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=schema))
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.task.schema))
             self.rows = []
 
     def finish(self) -> ShardOutcome:

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 FETCHES_PER_FILE = 2
 """A file whose md5 does not match is deleted and fetched again, once."""
+HASH_BATCH = 1 << 20
+"""Bytes handed to the hashing thread at a time (:class:`_Hasher`): sixteen 64 KiB reads."""
 
 _log = logging.getLogger("codecfake")
 
@@ -138,19 +140,65 @@ class _Transfer:
 
     def _write(self, blocks: Iterable[bytes], stop: threading.Event) -> None:
         try:
-            with open(self.partial, "ab") as out:
+            with open(self.partial, "ab") as out, _Hasher(self.digest) as hasher:
                 for block in blocks:
                     if stop.is_set():
                         raise Interrupted
                     if self.offset + len(block) > self.remote.size:
                         raise _Mismatch("the server sent more bytes than Zenodo lists")
                     out.write(block)
-                    self.digest.update(block)
+                    hasher.update(block)
                     self.offset += len(block)
                     self.received += len(block)
                     self.progress.update(len(block))
         except OSError as error:  # a rerun resumes from what reached the disk
             raise _write_error(self.partial, error, self.remote.size - self.offset) from None
+
+
+class _Hasher:
+    """Feeds an md5 from a thread of its own, beside the thread that receives and writes.
+
+    md5 runs at about 750 MB/s a core, about what receiving and writing the same bytes cost
+    together, and ``hashlib`` releases the GIL while it hashes: side by side the two take half
+    the time they take one after the other, wherever a core is free. Blocks go over in batches
+    of :data:`HASH_BATCH` bytes, one batch hashed while the next fills, so the hand-over costs
+    little and at most two batches are held. On leaving (error or not), every block given has
+    been hashed: the md5 always covers exactly the bytes written.
+    """
+
+    def __init__(self, digest: hashlib._Hash):
+        self.digest = digest
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codecfake-md5")
+        self._hashing: Future[None] | None = None
+        self._batch: list[bytes] = []
+        self._size = 0
+
+    def __enter__(self) -> _Hasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._hand_over()
+            if self._hashing is not None:
+                self._hashing.result()
+        finally:
+            self._pool.shutdown()
+
+    def update(self, block: bytes) -> None:
+        self._batch.append(block)
+        self._size += len(block)
+        if self._size >= HASH_BATCH:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._hashing is not None:
+            self._hashing.result()
+        batch, self._batch, self._size = self._batch, [], 0
+        self._hashing = self._pool.submit(self._hash, batch) if batch else None
+
+    def _hash(self, batch: list[bytes]) -> None:
+        for block in batch:
+            self.digest.update(block)
 
 
 def _resumes_at(response: httpx2.Response, offset: int) -> bool:
