@@ -285,7 +285,7 @@ def missing_note(plan: ReleasePlan) -> str:
     """What the missing rows mean, where the release explains them: A3's absent reals.
 
     The official A3.zip holds A3's fakes only: its AudioCaps reals were not distributed
-    (official issue #8), so a download of every archive still misses them.
+    (official issues #8 and #11), so a download of every archive still misses them.
     """
     if not plan.missing_a3_reals:
         return ""
