@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,7 +31,12 @@ def test_datasets_bars_stay_out_of_a_pipe_and_come_back_after(tmp_path):
             datasets.load_dataset({str(folder)!r}, "C1", split="test", cache_dir={str(tmp_path / "b")!r})
         """
     )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # A fresh process whose bars start on, whatever this process's environment holds.
+    quiet_variables = {"HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"}
+    env = {k: v for k, v in os.environ.items() if k not in quiet_variables | {"TQDM_DISABLE"}}
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
     quiet, _, loud = run.stderr.partition("on after: True")
     assert "Generating test split" not in quiet
     assert "on after: True" in run.stderr  # imported before the block: switched back on
